@@ -1,0 +1,123 @@
+"""Canvas drawings in and out: streamlit-drawable-canvas JSON <-> pen trajectories.
+
+The canvas (fabric.js freedraw, streamlit-drawable-canvas 0.13) returns ``{"objects": [...]}``
+with one ``path`` object per stroke; its ``path`` is a list of commands in canvas pixels
+(y pointing down): ``["M", x, y]``, then ``["Q", cx, cy, x, y]`` per pointer event (the
+control point is the pointer position, the end point the midpoint to the next one), then
+``["L", x, y]``. ``drawing_to_pen_trajectory`` returns the pointer positions with y up, the
+form of the data set's positions; ``mic_core.data.character_sequence`` does the rest.
+
+Several strokes: the experts learnt single-stroke letters, so by default a drawing with
+several strokes is refused with a message saying so; ``join_strokes=True`` joins them in
+drawing order (each pen-up jump becomes a straight line). Strokes that are single points
+(a tap) are ignored.
+
+``pen_trajectory_to_drawing`` goes the other way, rendering a data set sample as a person's
+canvas drawing (random size and place, irregular point spacing, jitter): it measures how
+well the experts read drawings.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+MAX_POINTS = 50_000  # a real drawing has hundreds; more is a mistake or an attack
+MAX_JSON_BYTES = 5_000_000
+_ARITY = {"M": 2, "L": 2, "Q": 4}
+
+
+class DrawingError(ValueError):
+    """A drawing that cannot be read as a character, with what to do about it."""
+
+
+def _stroke_points(obj: dict, index: int) -> np.ndarray:
+    commands = obj.get("path")
+    if not isinstance(commands, list):
+        raise DrawingError(f"stroke {index} has no 'path' list of drawing commands")
+    points = []
+    for command in commands:
+        if not isinstance(command, (list, tuple)) or not command:
+            raise DrawingError(f"stroke {index} holds a malformed command: {command!r:.60}")
+        name, args = command[0], command[1:]
+        if name not in _ARITY or len(args) != _ARITY[name]:
+            raise DrawingError(f"stroke {index} holds an unsupported command {command!r:.60}; "
+                               f"expected M x y, Q cx cy x y or L x y")
+        try:
+            values = [float(a) for a in args]
+        except (TypeError, ValueError):
+            raise DrawingError(f"stroke {index} holds a non-numeric coordinate in "
+                               f"{command!r:.60}") from None
+        points.append(values[:2])  # M/L: the point; Q: the pointer position (control point)
+        if len(points) > MAX_POINTS:
+            raise DrawingError(f"the drawing has more than {MAX_POINTS} points; draw one "
+                               f"letter by hand")
+    points = np.array(points, dtype=np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(points)):
+        raise DrawingError("the drawing holds NaN or infinite coordinates")
+    return points
+
+
+def _has_length(points: np.ndarray) -> bool:
+    return len(points) > 1 and bool(np.any(points != points[0]))
+
+
+def drawing_to_pen_trajectory(drawing, join_strokes: bool = False) -> np.ndarray:
+    """Canvas JSON (a dict, or its text) -> pen positions (T, 2), y up.
+
+    Raises DrawingError with a specific message for an empty drawing, a single point,
+    several strokes (unless ``join_strokes``), bad JSON, NaN/inf or too many points.
+    """
+    if isinstance(drawing, (str, bytes)):
+        if len(drawing) > MAX_JSON_BYTES:
+            raise DrawingError(f"the drawing file is larger than {MAX_JSON_BYTES} bytes")
+        try:
+            drawing = json.loads(drawing)
+        except ValueError as exc:
+            raise DrawingError(f"the drawing is not valid JSON: {exc}") from None
+    if not isinstance(drawing, dict) or not isinstance(drawing.get("objects"), list):
+        raise DrawingError("a drawing must be the canvas JSON: an object with an "
+                           "'objects' list")
+    paths = [o for o in drawing["objects"]
+             if isinstance(o, dict) and str(o.get("type", "")).lower() == "path"]
+    if not paths:
+        raise DrawingError("the drawing is empty: draw a letter first")
+    strokes = [_stroke_points(o, i) for i, o in enumerate(paths)]
+    if sum(len(s) for s in strokes) > MAX_POINTS:
+        raise DrawingError(f"the drawing has more than {MAX_POINTS} points; draw one letter "
+                           f"by hand")
+    strokes = [s for s in strokes if _has_length(s)]  # a tap is not a stroke
+    if not strokes:
+        raise DrawingError("the drawing is a single point: draw the letter as a line")
+    if len(strokes) > 1 and not join_strokes:
+        raise DrawingError(f"the drawing has {len(strokes)} strokes; the experts know "
+                           f"single-stroke letters: draw it without lifting the pen")
+    points = np.concatenate(strokes)
+    return points * np.array([1.0, -1.0])  # canvas y points down; the data's y points up
+
+
+def pen_trajectory_to_drawing(pen_trajectory: np.ndarray, rng: np.random.RandomState,
+                              canvas_size: int = 400, jitter: float = 0.8) -> dict:
+    """Render positions (T, 2), y up, as a freedraw canvas JSON of one stroke.
+
+    The letter gets a random height (30-80 % of the canvas) and place, is sampled at
+    irregular intervals (about one point per pointer event, unevenly), gets Gaussian
+    pointer jitter of ``jitter`` pixels, and is encoded as fabric.js's M / Q / L commands.
+    """
+    p = np.asarray(pen_trajectory, dtype=np.float64) * np.array([1.0, -1.0])  # y down
+    p = p - p.min(axis=0)
+    scale = rng.uniform(0.3, 0.8) * canvas_size / max(p.max(), 1e-9)
+    p = p * scale
+    p = p + rng.uniform(0, 1, size=2) * (canvas_size - p.max(axis=0))
+    # irregular pointer events: random gaps along the original samples
+    gaps = rng.randint(1, 4, size=len(p))
+    keep = np.unique(np.concatenate([[0], np.cumsum(gaps)[:-1], [len(p) - 1]]))
+    keep = keep[keep < len(p)]
+    p = p[keep] + rng.normal(0.0, jitter, size=(len(keep), 2))
+    commands = [["M", p[0, 0], p[0, 1]]]
+    for a, b in zip(p[:-1], p[1:]):
+        mid = (a + b) / 2
+        commands.append(["Q", a[0], a[1], mid[0], mid[1]])
+    commands.append(["L", p[-1, 0], p[-1, 1]])
+    rounded = [[c[0], *[round(float(v), 2) for v in c[1:]]] for c in commands]
+    return {"version": "4.4.0", "objects": [{"type": "path", "path": rounded}]}

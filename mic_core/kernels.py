@@ -1,0 +1,239 @@
+"""Fused LSTM recurrence for all experts at once, compiled with numba.
+
+An expert is tiny (4 -> 10 -> 2), so in PyTorch every one of its 205-ish time steps costs a
+dozen kernel launches that each do almost no arithmetic: the per-step overhead, not the
+maths, sets the speed. Here one compiled loop runs a whole sequence (forward, and
+backpropagation through time) per (target, expert) pair, and pairs run in parallel threads.
+
+The maths is exactly ``mic_core.expert.Expert`` (``torch.nn.LSTM`` + ``torch.nn.Linear``,
+gate order i, f, g, o); ``tests/test_kernels.py`` checks values and gradients against torch
+autograd. Weight layout, with E experts, G = 4 * H gates, K inputs, D outputs:
+
+    w_ih  (E, G, K)   w_hh_t (E, H, G)  (transposed: rows are contiguous over gates)
+    bias  (E, G)      (b_ih + b_hh)      w_out (E, D, H)   b_out (E, D)
+
+TRY NOT TO MODIFY casually: every change here must keep ``tests/test_kernels.py`` green.
+"""
+import numpy as np
+from numba import njit, prange
+
+
+# tanh as a rational function (the minimax approximation Eigen uses for float tanh): pure
+# arithmetic, so LLVM vectorises the gate loops; libm's tanh/exp would stay scalar calls.
+# Absolute error below 3e-8 in float64 and 4e-7 in float32 (tests/test_kernels.py).
+_A1, _A3, _A5, _A7 = (np.float32(4.89352455891786e-03), np.float32(6.37261928875436e-04),
+                      np.float32(1.48572235717979e-05), np.float32(5.12229709037114e-08))
+_A9, _A11, _A13 = (np.float32(-8.60467152213735e-11), np.float32(2.00018790482477e-13),
+                   np.float32(-2.76076847742355e-16))
+_B0, _B2, _B4, _B6 = (np.float32(4.89352518554385e-03), np.float32(2.26843463243900e-03),
+                      np.float32(1.18534705686654e-04), np.float32(1.19825839466702e-06))
+_CLAMP, _HALF = np.float32(9.0), np.float32(0.5)
+_ZERO, _ONE = np.float32(0.0), np.float32(1.0)  # keep float32 maths in float32
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _tanh(x):
+    x = min(max(x, -_CLAMP), _CLAMP)
+    x2 = x * x
+    p = ((((((_A13 * x2 + _A11) * x2 + _A9) * x2 + _A7) * x2 + _A5) * x2 + _A3) * x2 + _A1) * x
+    q = ((_B6 * x2 + _B4) * x2 + _B2) * x2 + _B0
+    return p / q
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _sigmoid(x):
+    return _HALF * _tanh(_HALF * x) + _HALF
+
+
+@njit(cache=True, fastmath=True)
+def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
+    """Run one expert on input vector ``v`` (given at step 0 only) for ``n_steps`` steps.
+
+    Fills ``gates`` (n_steps, 4H) with the activated gates i, f, g, o; ``cells``
+    (2, n_steps, H) with the cell state and its tanh; ``y`` (n_steps, D), the reconstruction.
+    """
+    H = w_hh_t.shape[0]
+    G = 4 * H
+    D = w_out.shape[0]
+    K = v.shape[0]
+    for t in range(n_steps):
+        a = gates[t]
+        for g in range(G):
+            a[g] = bias[g]
+        if t == 0:  # the input vector enters at the first step; h and c start at zero
+            for k in range(K):
+                vk = v[k]
+                for g in range(G):
+                    a[g] += w_ih[g, k] * vk
+        else:
+            for j in range(H):
+                hj = gates[t - 1, 3 * H + j] * cells[1, t - 1, j]
+                for g in range(G):
+                    a[g] += w_hh_t[j, g] * hj
+        for g in range(2 * H):
+            a[g] = _sigmoid(a[g])
+        for g in range(2 * H, 3 * H):
+            a[g] = _tanh(a[g])
+        for g in range(3 * H, G):
+            a[g] = _sigmoid(a[g])
+        for j in range(H):
+            c_prev = cells[0, t - 1, j] if t > 0 else _ZERO
+            c = a[H + j] * c_prev + a[j] * a[2 * H + j]
+            cells[0, t, j] = c
+            cells[1, t, j] = _tanh(c)
+        for d in range(D):
+            acc = b_out[d]
+            for j in range(H):
+                acc += w_out[d, j] * (a[3 * H + j] * cells[1, t, j])
+            y[t, d] = acc
+
+
+@njit(cache=True, fastmath=True)
+def _backward(w_ih, w_hh_t, w_out, v, gates, cells, dy, dv, grads, want_weight_grads):
+    """Backpropagate ``dy`` (n_steps, D) = dLoss/dy through the sequence of ``_forward``.
+
+    Writes dLoss/dv into ``dv`` (K,). If ``want_weight_grads``, adds the weight gradients
+    into ``grads`` = (d_w_ih, d_w_hh_t, d_bias, d_w_out, d_b_out) of one expert.
+    """
+    H = w_hh_t.shape[0]
+    G = 4 * H
+    D = w_out.shape[0]
+    K = v.shape[0]
+    n_steps = dy.shape[0]
+    d_w_ih, d_w_hh_t, d_bias, d_w_out, d_b_out = grads
+    dh = np.empty(H, dtype=dy.dtype)
+    dh_next = np.zeros(H, dtype=dy.dtype)
+    dc_next = np.zeros(H, dtype=dy.dtype)
+    da = np.empty(G, dtype=dy.dtype)
+    for t in range(n_steps - 1, -1, -1):
+        a = gates[t]
+        for j in range(H):
+            dh[j] = dh_next[j]
+        for d in range(D):
+            dyd = dy[t, d]
+            for j in range(H):
+                dh[j] += w_out[d, j] * dyd
+        for j in range(H):
+            i_g, f_g, c_g, o_g = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            tc = cells[1, t, j]
+            c_prev = cells[0, t - 1, j] if t > 0 else _ZERO
+            dc = dc_next[j] + dh[j] * o_g * (_ONE - tc * tc)
+            da[j] = dc * c_g * i_g * (_ONE - i_g)
+            da[H + j] = dc * c_prev * f_g * (_ONE - f_g)
+            da[2 * H + j] = dc * i_g * (_ONE - c_g * c_g)
+            da[3 * H + j] = dh[j] * tc * o_g * (_ONE - o_g)
+            dc_next[j] = dc * f_g
+        if want_weight_grads:
+            for d in range(D):
+                for j in range(H):
+                    d_w_out[d, j] += dy[t, d] * (a[3 * H + j] * cells[1, t, j])
+                d_b_out[d] += dy[t, d]
+            for g in range(G):
+                d_bias[g] += da[g]
+        if t > 0:
+            for j in range(H):
+                acc = _ZERO
+                for g in range(G):
+                    acc += w_hh_t[j, g] * da[g]
+                dh_next[j] = acc
+            if want_weight_grads:
+                for j in range(H):
+                    hj = gates[t - 1, 3 * H + j] * cells[1, t - 1, j]
+                    for g in range(G):
+                        d_w_hh_t[j, g] += hj * da[g]
+        else:
+            for k in range(K):
+                acc = _ZERO
+                for g in range(G):
+                    acc += w_ih[g, k] * da[g]
+                dv[k] = acc
+            if want_weight_grads:
+                for g in range(G):
+                    for k in range(K):
+                        d_w_ih[g, k] += da[g] * v[k]
+
+
+@njit(cache=True, fastmath=True)
+def _mse_and_grad(y, target, dy):
+    """Mean squared error over all (step, output) entries; fills dy with its gradient."""
+    n = y.shape[0] * y.shape[1]
+    total = 0.0
+    for t in range(y.shape[0]):
+        for d in range(y.shape[1]):
+            diff = y[t, d] - target[t, d]
+            total += diff * diff
+            dy[t, d] = 2.0 * diff / n
+    return total / n
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def generate(w_ih, w_hh_t, bias, w_out, b_out, inputs, n_steps):
+    """Reconstructions for ``inputs`` (N, E, K): returns (N, E, n_steps, D)."""
+    N, E, _ = inputs.shape
+    H = w_hh_t.shape[1]
+    D = w_out.shape[1]
+    out = np.empty((N, E, n_steps, D), dtype=inputs.dtype)
+    for pair in prange(N * E):
+        n, e = pair // E, pair % E
+        gates = np.empty((n_steps, 4 * H), dtype=inputs.dtype)
+        cells = np.empty((2, n_steps, H), dtype=inputs.dtype)
+        _forward(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], inputs[n, e], n_steps,
+                 gates, cells, out[n, e])
+    return out
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def error_and_input_grad(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv):
+    """For every target n and expert e: reconstruction of ``inputs[n, e]`` (written to
+    ``recon[n, e]``), its MSE against ``targets[n]`` (``errors[n, e]``) and the gradient
+    of that error with respect to the input vector (``dv[n, e]``)."""
+    N, E, K = inputs.shape
+    H = w_hh_t.shape[1]
+    n_steps, D = targets.shape[1], targets.shape[2]
+    for pair in prange(N * E):
+        n, e = pair // E, pair % E
+        gates = np.empty((n_steps, 4 * H), dtype=inputs.dtype)
+        cells = np.empty((2, n_steps, H), dtype=inputs.dtype)
+        dy = np.empty((n_steps, D), dtype=inputs.dtype)
+        _forward(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], inputs[n, e], n_steps,
+                 gates, cells, recon[n, e])
+        errors[n, e] = _mse_and_grad(recon[n, e], targets[n], dy)
+        unused_2d = np.empty((1, 1), dtype=inputs.dtype)  # no weight gradients here
+        unused_1d = np.empty(1, dtype=inputs.dtype)
+        grads = (unused_2d, unused_2d, unused_1d, unused_2d, unused_1d)
+        _backward(w_ih[e], w_hh_t[e], w_out[e], inputs[n, e], gates, cells, dy, dv[n, e],
+                  grads, False)
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def loss_and_weight_grads(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets,
+                          d_w_ih, d_w_hh_t, d_bias, d_w_out, d_b_out):
+    """Training pass. ``inputs`` (E, B, K) and ``targets`` (E, B, T, D): expert e learns its
+    own B sequences. Returns the per-expert loss (E,), the MSE averaged over its B sequences,
+    and overwrites the gradient arrays (same shapes as the weights) with its gradient."""
+    E, B, K = inputs.shape
+    H = w_hh_t.shape[1]
+    n_steps, D = targets.shape[2], targets.shape[3]
+    losses = np.zeros(E, dtype=inputs.dtype)
+    for e in prange(E):  # one expert per thread: its gradient buffers are its own
+        d_w_ih[e] = 0.0
+        d_w_hh_t[e] = 0.0
+        d_bias[e] = 0.0
+        d_w_out[e] = 0.0
+        d_b_out[e] = 0.0
+        grads = (d_w_ih[e], d_w_hh_t[e], d_bias[e], d_w_out[e], d_b_out[e])
+        gates = np.empty((n_steps, 4 * H), dtype=inputs.dtype)
+        cells = np.empty((2, n_steps, H), dtype=inputs.dtype)
+        y = np.empty((n_steps, D), dtype=inputs.dtype)
+        dy = np.empty((n_steps, D), dtype=inputs.dtype)
+        dv = np.empty(K, dtype=inputs.dtype)
+        for b in range(B):
+            _forward(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], inputs[e, b], n_steps,
+                     gates, cells, y)
+            losses[e] += _mse_and_grad(y, targets[e, b], dy) / B
+            for t in range(n_steps):
+                for d in range(D):
+                    dy[t, d] /= B
+            _backward(w_ih[e], w_hh_t[e], w_out[e], inputs[e, b], gates, cells, dy, dv, grads,
+                      True)
+    return losses
