@@ -1,0 +1,21 @@
+"""MIC Studio's engine: Modular Inverse Classification with small generative LSTM experts."""
+from mic_core.classify import MICClassifier
+from mic_core.data import DataConfig, Dataset, character_sequence, load_dataset
+from mic_core.drawing import DrawingError, drawing_to_pen_trajectory, pen_trajectory_to_drawing
+from mic_core.evaluation import Evaluation, drawn_test_set, evaluate
+from mic_core.expert import Expert, ExpertConfig, ExpertSet
+from mic_core.inversion import (InversionConfig, InversionRecord, InversionStep, invert,
+                                invert_steps)
+from mic_core.persistence import (ExpertFileError, load_experts, load_or_train,
+                                  save_experts)
+from mic_core.seeding import set_seed
+from mic_core.training import TrainConfig, TrainProgress, default_train_config, train_experts
+
+__all__ = [
+    "MICClassifier", "DataConfig", "Dataset", "character_sequence", "load_dataset",
+    "DrawingError", "drawing_to_pen_trajectory", "pen_trajectory_to_drawing", "Evaluation",
+    "drawn_test_set", "evaluate", "Expert", "ExpertConfig", "ExpertSet", "InversionConfig",
+    "InversionRecord", "InversionStep", "invert", "invert_steps", "ExpertFileError",
+    "load_experts", "load_or_train", "save_experts", "set_seed", "TrainConfig",
+    "TrainProgress", "default_train_config", "train_experts",
+]

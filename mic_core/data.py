@@ -32,6 +32,7 @@ class DataConfig:
     n_points: int = 100  # characters: points per resampled pen trajectory
     test_fraction: float = 0.5  # characters: held-out share of each class's labelled samples
     split_seed: int = 0  # characters: the stratified split is fixed by this seed
+    trim_connections: bool = False  # characters: cut lead-in/lead-out strokes everywhere
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -89,7 +90,8 @@ class Dataset:
         """Raw positions (list of (T_i, 2), y up) -> standardised (n, n_points, 2)."""
         if self.standardiser is None:
             raise ValueError(f"the {self.name} data set has no pen trajectories")
-        shapes = np.stack([character_sequence(p, self.config.n_points)
+        shapes = np.stack([character_sequence(p, self.config.n_points,
+                                              self.config.trim_connections)
                            for p in pen_trajectories])
         return self.standardiser.transform(shapes)
 
@@ -132,7 +134,44 @@ def normalise_shape(points: np.ndarray) -> np.ndarray:
     return centred / radius
 
 
-def character_sequence(pen_trajectory: np.ndarray, n_points: int) -> np.ndarray:
+def cut_by_arc_length(points: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The part of the polyline ``points`` (T, 2) between fractions ``start`` and ``end`` of
+    its length, with interpolated end points."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    a, b = start * arc[-1], end * arc[-1]
+    inside = points[(arc > a) & (arc < b)]
+    ends = [np.array([[np.interp(s, arc, points[:, 0]), np.interp(s, arc, points[:, 1])]])
+            for s in (a, b)]
+    return np.concatenate([ends[0], inside, ends[1]])
+
+
+def trim_connecting_strokes(pen_trajectory: np.ndarray, max_turn_degrees: float = 30.0,
+                            min_fraction: float = 0.04, max_fraction: float = 0.3,
+                            resolution: int = 50) -> np.ndarray:
+    """Cut a nearly straight lead-in and lead-out (the strokes that join cursive letters).
+
+    At each end, the run of the path whose direction stays within ``max_turn_degrees`` of
+    the direction at that end is removed when it is at least ``min_fraction`` of the path's
+    length (and at most ``max_fraction``). Directions are read at ``resolution`` points
+    along the path, so pointer jitter does not count as turning. Returns positions (T', 2).
+    """
+    points = np.asarray(pen_trajectory, dtype=np.float64)
+    coarse = resample_by_arc_length(points, resolution + 1)
+    angles = np.unwrap(np.arctan2(*np.diff(coarse, axis=0).T[::-1]))
+
+    def straight_run(angles):
+        turned = np.flatnonzero(np.abs(angles - angles[0]) > np.radians(max_turn_degrees))
+        run = turned[0] if turned.size else resolution
+        return 0 if run < min_fraction * resolution else min(run, max_fraction * resolution)
+
+    start, end = straight_run(angles), straight_run(angles[::-1])
+    if start == 0 and end == 0:
+        return points
+    return cut_by_arc_length(points, start / resolution, 1.0 - end / resolution)
+
+
+def character_sequence(pen_trajectory: np.ndarray, n_points: int,
+                       trim_connections: bool = False) -> np.ndarray:
     """The character representation, before standardisation: (T, 2) positions, y up ->
     (n_points, 2). Dataset samples and drawings both go through here."""
     pen_trajectory = np.asarray(pen_trajectory, dtype=np.float64)
@@ -140,6 +179,8 @@ def character_sequence(pen_trajectory: np.ndarray, n_points: int) -> np.ndarray:
         raise ValueError(f"a pen trajectory must have shape (T, 2), got {pen_trajectory.shape}")
     if not np.all(np.isfinite(pen_trajectory)):
         raise ValueError("the pen trajectory holds NaN or infinite coordinates")
+    if trim_connections:
+        pen_trajectory = trim_connecting_strokes(pen_trajectory)
     return normalise_shape(resample_by_arc_length(pen_trajectory, n_points))
 
 
@@ -168,7 +209,8 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):
 
 def _load_characters(config: DataConfig) -> Dataset:
     pen_trajectories, labels, class_names = load_character_pen_trajectories()
-    shapes = np.stack([character_sequence(p, config.n_points) for p in pen_trajectories])
+    shapes = np.stack([character_sequence(p, config.n_points, config.trim_connections)
+                       for p in pen_trajectories])
     labelled = np.flatnonzero(labels >= 0)
     train, test = stratified_split(labels[labelled], config.test_fraction, config.split_seed)
     train, test = labelled[train], labelled[test]

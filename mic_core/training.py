@@ -28,8 +28,9 @@ class TrainConfig:
     noise_out: float = 0.0  # std of Gaussian noise on the target sequence
     hidden_size: int = 10  # LSTM cells per expert
     cluster_metric: str = "dtw"  # k-means metric for "clustered": "dtw" or "euclidean"
-    steps: int = 5000  # full-batch Adam steps
+    steps: int = 15000  # full-batch Adam steps
     learning_rate: float = 0.02  # Adam step size, decayed to a tenth by a cosine schedule
+    max_grad_norm: float = 1.0  # each expert's gradient is clipped to this norm
 
 
 def default_train_config(dataset: str, **overrides) -> TrainConfig:
@@ -64,6 +65,14 @@ def _init_weights(config: ExpertConfig, n_experts: int, rng: np.random.RandomSta
     # b_ih + b_hh: the sum of two uniforms, as in nn.LSTM
     return [uniform(4 * H, K), uniform(H, 4 * H), uniform(4 * H) + uniform(4 * H),
             uniform(D, H), uniform(D)]
+
+
+def _clip_per_expert(grads, max_norm):
+    """Scale each expert's gradient down to norm ``max_norm`` (rare spikes of the LSTM)."""
+    norms = np.sqrt(sum((g.reshape(len(g), -1) ** 2).sum(axis=1) for g in grads))
+    scale = np.minimum(1.0, max_norm / np.maximum(norms, 1e-12))
+    for g in grads:
+        g *= scale.reshape(-1, *([1] * (g.ndim - 1)))
 
 
 def _adam(params, grads, moments, step, lr, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -124,6 +133,7 @@ def train_on_types(types: np.ndarray, class_names, config: TrainConfig,
         # forward, backprop and update the parameters
         losses = kernels.loss_and_weight_grads(*params, np.ascontiguousarray(inputs),
                                                np.ascontiguousarray(targets), *grads)
+        _clip_per_expert(grads, config.max_grad_norm)
         lr = config.learning_rate * (0.55 + 0.45 * np.cos(np.pi * step / config.steps))
         _adam(params, grads, moments, step, lr)
         if step % progress_every == 0 or step == config.steps:

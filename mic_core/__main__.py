@@ -1,0 +1,3 @@
+from mic_core.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Accuracy of the experts on held-out samples, and on those samples drawn on a canvas."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from mic_core.data import Dataset, trim_connecting_strokes
+from mic_core.drawing import drawing_to_pen_trajectory, pen_trajectory_to_drawing
+from mic_core.expert import ExpertSet
+from mic_core.inversion import InversionConfig, invert
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Classification of n_test samples by inversion in every expert."""
+
+    accuracy: float
+    n_test: int
+    per_class_accuracy: dict  # class name -> accuracy (NaN where the class has no sample)
+    confusion: np.ndarray  # (n_classes, n_classes): rows true class, columns predicted
+    mean_final_error: float  # mean over samples of the winning expert's final error
+    seconds: float  # wall time of the inversions
+
+    def summary(self) -> dict:
+        """JSON-ready numbers."""
+        return {"accuracy": self.accuracy, "n_test": self.n_test,
+                "mean_final_error": self.mean_final_error, "seconds": self.seconds,
+                "per_class_accuracy": self.per_class_accuracy}
+
+
+def seeded_subset(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of a seeded random subset of ``limit`` out of ``n`` (all, in order, if None)."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.RandomState(seed).choice(n, limit, replace=False))
+
+
+def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
+             config: InversionConfig = InversionConfig(), batch_size: int = 256,
+             progress=None) -> Evaluation:
+    """Invert every sample of ``X`` (n, sz, d) in all experts; compare winners with ``y``."""
+    start = time.perf_counter()
+    errors = []
+    for i in range(0, len(X), batch_size):
+        errors.append(invert(expert_set, X[i: i + batch_size], config,
+                             record="final").final_errors)
+        if progress is not None:
+            progress(min(i + batch_size, len(X)), len(X))
+    errors = np.concatenate(errors)
+    seconds = time.perf_counter() - start
+    predicted = errors.argmin(axis=1)
+    C = expert_set.n_experts
+    confusion = np.zeros((C, C), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.diag(confusion) / confusion.sum(axis=1)
+    return Evaluation(
+        accuracy=float(np.mean(predicted == y)),
+        n_test=len(y),
+        per_class_accuracy={name: float(a) for name, a in zip(expert_set.class_names,
+                                                               per_class)},
+        confusion=confusion,
+        mean_final_error=float(errors.min(axis=1).mean()),
+        seconds=seconds,
+    )
+
+
+def drawn_test_set(dataset: Dataset, seed: int = 0, trim_connections: bool = False,
+                   indices=None) -> np.ndarray:
+    """The held-out characters as a person would draw them, read back like a real drawing.
+
+    Each sample is rendered as canvas JSON (``pen_trajectory_to_drawing``: random size and
+    place, screen coordinates, irregular spacing, jitter), then parsed and turned into a
+    sequence exactly as the app does. ``trim_connections`` first removes the connecting
+    lead-in and lead-out strokes, which people leave out when they draw a single letter.
+    """
+    rng = np.random.RandomState(seed)
+    chosen = range(len(dataset.test_pen_trajectories)) if indices is None else indices
+    pen_trajectories = []
+    for i in chosen:
+        pen = dataset.test_pen_trajectories[i]
+        if trim_connections:
+            pen = trim_connecting_strokes(pen)
+        pen_trajectories.append(drawing_to_pen_trajectory(pen_trajectory_to_drawing(pen, rng)))
+    return dataset.pen_trajectories_to_sequences(pen_trajectories)
