@@ -10,7 +10,8 @@ Prints one JSON object. Every figure is measured in this run on this machine:
   configuration (type selection timed apart, as type_selection_seconds);
 - clean_accuracy / drawing_accuracy / drawing_trimmed_accuracy: the shipped default
   character experts on the held-out test set, on those samples rendered as canvas drawings,
-  and on drawings without lead-in and lead-out strokes.
+  and on drawings without lead-in and lead-out strokes; with the free-ends decision rule
+  (the default), and with the plain rule (``*_plain``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import time
 import numpy as np
 import torch
 
+from mic_core.classify import DecisionRule
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import drawn_test_set, evaluate, seeded_subset
 from mic_core.inversion import InversionConfig, invert
@@ -99,10 +101,12 @@ def run_bench(quick: bool = False, log=print) -> dict:
     chosen = seeded_subset(len(chars.X_test), sizes["accuracy_limit"], seed=0)
     y = chars.y_test[chosen]
     result["n_test"] = len(chosen)
-    result["clean_accuracy"] = evaluate(experts, chars.X_test[chosen], y, config).accuracy
-    result["drawing_accuracy"] = evaluate(
-        experts, drawn_test_set(chars, seed=0, indices=chosen), y, config).accuracy
-    result["drawing_trimmed_accuracy"] = evaluate(
-        experts, drawn_test_set(chars, seed=0, trim_connections=True, indices=chosen), y,
-        config).accuracy
+    test_sets = {"clean": chars.X_test[chosen],
+                 "drawing": drawn_test_set(chars, seed=0, indices=chosen),
+                 "drawing_trimmed": drawn_test_set(chars, seed=0, trim_connections=True,
+                                                   indices=chosen)}
+    for name, X in test_sets.items():
+        for suffix, rule in (("", DecisionRule()), ("_plain", DecisionRule(free_ends=False))):
+            result[f"{name}_accuracy{suffix}"] = evaluate(experts, X, y, config,
+                                                          chars.standardiser, rule).accuracy
     return result

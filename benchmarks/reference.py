@@ -27,7 +27,7 @@ def invert_one(expert: torch.nn.Module, target: torch.Tensor, config: InversionC
         v = _project(v, config.projection).requires_grad_(True)
         error = ((expert(v[None], target.shape[0])[0] - target) ** 2).mean()
         if iteration == config.iterations:
-            return float(error), v.detach().numpy()
+            return float(error.detach()), v.detach().numpy()
         (grad,) = torch.autograd.grad(error, v)
         with torch.no_grad():
             m = config.beta1 * m + (1 - config.beta1) * grad

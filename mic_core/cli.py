@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mic_core.classify import DecisionRule, decision_errors
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import drawn_test_set, evaluate, seeded_subset
@@ -50,6 +51,8 @@ def _add_expert_options(parser):
                         help="where trained experts are kept (default $MIC_CACHE_DIR or "
                              "~/.cache/mic_studio)")
     parser.add_argument("--iterations", type=int, default=50, help="inversion iterations")
+    parser.add_argument("--plain", action="store_true",
+                        help="decide by the plain final error (no free ends)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -98,10 +101,14 @@ def cmd_classify(args):
         true_class = dataset.class_names[dataset.y_test[args.sample]]
     record = invert(experts, target, InversionConfig(iterations=args.iterations),
                     record="errors")
-    errors = {name: float(e) for name, e in zip(experts.class_names, record.final_errors[0])}
+    deciding = decision_errors(record, dataset.standardiser, DecisionRule(free_ends=not args.plain))
+    winner = experts.class_names[int(deciding[0].argmin())]
+    errors = {name: float(e) for name, e in zip(experts.class_names, deciding[0])}
+    plain = {name: float(e) for name, e in zip(experts.class_names, record.final_errors[0])}
     weights = {name: [round(float(w), 4) for w in ws]
                for name, ws in zip(experts.class_names, record.final_mixture_weights[0])}
-    result = {"winner": record.winner_names[0], "errors": errors, "mixture_weights": weights}
+    result = {"winner": winner, "errors": errors, "reconstruction_errors": plain,
+              "mixture_weights": weights}
     if true_class is not None:
         result["true_class"] = true_class
     ranking = sorted(errors, key=errors.get)[:5]
@@ -119,7 +126,8 @@ def cmd_evaluate(args):
     else:
         X = dataset.X_test[chosen]
     result = evaluate(experts, X, dataset.y_test[chosen],
-                      InversionConfig(iterations=args.iterations),
+                      InversionConfig(iterations=args.iterations), dataset.standardiser,
+                      DecisionRule(free_ends=not args.plain),
                       progress=_progress_bar("inverting")).summary()
     _emit(args, result, f"accuracy {result['accuracy']:.4f} on {result['n_test']} held-out "
                         f"samples ({result['seconds']:.1f}s)")

@@ -128,10 +128,11 @@ def resample_by_arc_length(points: np.ndarray, n_points: int) -> np.ndarray:
 
 
 def normalise_shape(points: np.ndarray) -> np.ndarray:
-    """Centre on the centroid and scale to unit RMS distance from it (size and position free)."""
-    centred = points - points.mean(axis=0)
-    radius = np.sqrt((centred ** 2).sum(axis=1).mean())
-    return centred / radius
+    """Centre on the centroid and scale to unit RMS distance from it (size and position
+    free). ``points`` (..., T, 2): every sequence on its own."""
+    centred = points - points.mean(axis=-2, keepdims=True)
+    radius = np.sqrt((centred ** 2).sum(axis=-1).mean(axis=-1))
+    return centred / radius[..., None, None]
 
 
 def cut_by_arc_length(points: np.ndarray, start: float, end: float) -> np.ndarray:

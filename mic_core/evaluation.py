@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mic_core.data import Dataset, trim_connecting_strokes
+from mic_core.classify import DecisionRule, decision_errors
+from mic_core.data import Dataset, Standardiser, trim_connecting_strokes
 from mic_core.drawing import drawing_to_pen_trajectory, pen_trajectory_to_drawing
 from mic_core.expert import ExpertSet
 from mic_core.inversion import InversionConfig, invert
@@ -20,7 +21,7 @@ class Evaluation:
     n_test: int
     per_class_accuracy: dict  # class name -> accuracy (NaN where the class has no sample)
     confusion: np.ndarray  # (n_classes, n_classes): rows true class, columns predicted
-    mean_final_error: float  # mean over samples of the winning expert's final error
+    mean_final_error: float  # mean over samples of the winning expert's deciding error
     seconds: float  # wall time of the inversions
 
     def summary(self) -> dict:
@@ -38,14 +39,18 @@ def seeded_subset(n: int, limit: int | None, seed: int) -> np.ndarray:
 
 
 def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
-             config: InversionConfig = InversionConfig(), batch_size: int = 256,
+             config: InversionConfig = InversionConfig(), standardiser: Standardiser | None = None,
+             rule: DecisionRule = DecisionRule(), batch_size: int = 256,
              progress=None) -> Evaluation:
-    """Invert every sample of ``X`` (n, sz, d) in all experts; compare winners with ``y``."""
+    """Invert every sample of ``X`` (n, sz, d) in all experts; compare winners with ``y``.
+
+    With a ``standardiser`` (pen trajectories) the winner follows ``rule``
+    (``classify.decision_errors``); without, the plain lowest final error."""
     start = time.perf_counter()
     errors = []
     for i in range(0, len(X), batch_size):
-        errors.append(invert(expert_set, X[i: i + batch_size], config,
-                             record="final").final_errors)
+        record = invert(expert_set, X[i: i + batch_size], config, record="final")
+        errors.append(decision_errors(record, standardiser, rule))
         if progress is not None:
             progress(min(i + batch_size, len(X)), len(X))
     errors = np.concatenate(errors)

@@ -113,8 +113,8 @@ def clip_and_normalise(v: np.ndarray) -> np.ndarray:
     return np.where(total > 0, clipped / np.where(total > 0, total, 1.0), uniform)
 
 
-def _check_targets(expert_set: ExpertSet, targets) -> np.ndarray:
-    targets = np.asarray(targets, dtype=np.float32)
+def _check_targets(expert_set: ExpertSet, targets, dtype=np.float32) -> np.ndarray:
+    targets = np.asarray(targets, dtype=dtype)
     if targets.ndim == 2:
         targets = targets[None]
     want = (expert_set.n_steps, expert_set.config.output_size)
@@ -126,11 +126,11 @@ def _check_targets(expert_set: ExpertSet, targets) -> np.ndarray:
     return np.ascontiguousarray(targets)
 
 
-def _start_vectors(expert_set: ExpertSet, n_targets: int, start) -> np.ndarray:
+def _start_vectors(expert_set: ExpertSet, n_targets: int, start, dtype) -> np.ndarray:
     E, K = expert_set.n_experts, expert_set.config.n_types
     if start is None:
-        return np.full((n_targets, E, K), 1.0 / K, dtype=np.float32)
-    start = np.asarray(start, dtype=np.float32)
+        return np.full((n_targets, E, K), 1.0 / K, dtype=dtype)
+    start = np.asarray(start, dtype=dtype)
     try:
         return np.ascontiguousarray(np.broadcast_to(start, (n_targets, E, K)))
     except ValueError:
@@ -139,26 +139,27 @@ def _start_vectors(expert_set: ExpertSet, n_targets: int, start) -> np.ndarray:
 
 
 def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = InversionConfig(),
-                 start=None) -> Iterator[InversionStep]:
+                 start=None, dtype=np.float32) -> Iterator[InversionStep]:
     """Yield iterations 0..config.iterations of the inversion of ``targets`` (N, T, D).
 
     ``start``: the start vector, (K,) or anything that broadcasts to (N, E, K); uniform
-    if None. Each yielded step owns its arrays.
+    if None. ``dtype``: float32 (fast) or float64 (for comparisons). Each yielded step
+    owns its arrays.
     """
-    targets = _check_targets(expert_set, targets)
+    targets = _check_targets(expert_set, targets, dtype)
     N, E = len(targets), expert_set.n_experts
     K, D, T = expert_set.config.n_types, expert_set.config.output_size, expert_set.n_steps
     project = project_to_simplex if config.projection == "simplex" else clip_and_normalise
-    weights = expert_set.kernel_weights(np.float32)
-    vector = _start_vectors(expert_set, N, start)
+    weights = expert_set.kernel_weights(dtype)
+    vector = _start_vectors(expert_set, N, start, dtype)
     m = np.zeros_like(vector)  # Adam-like moments
     s = np.zeros_like(vector)
     for iteration in range(config.iterations + 1):
         # project, reconstruct, measure the error and its gradient
-        mixture = np.ascontiguousarray(project(vector), dtype=np.float32)
-        recon = np.empty((N, E, T, D), dtype=np.float32)
-        errors = np.empty((N, E), dtype=np.float32)
-        grad = np.empty((N, E, K), dtype=np.float32)
+        mixture = np.ascontiguousarray(project(vector), dtype=dtype)
+        recon = np.empty((N, E, T, D), dtype=dtype)
+        errors = np.empty((N, E), dtype=dtype)
+        grad = np.empty((N, E, K), dtype=dtype)
         kernels.error_and_input_grad(*weights, mixture, targets, recon, errors, grad)
         yield InversionStep(iteration, mixture, errors, recon)
         # the Adam-like step, taken from the projected vector
@@ -168,7 +169,7 @@ def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = Inver
 
 
 def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionConfig(),
-           start=None, record: str = "full") -> InversionRecord:
+           start=None, record: str = "full", dtype=np.float32) -> InversionRecord:
     """Invert ``targets`` (N, T, D) in every expert.
 
     ``record="full"`` keeps every iteration's mixture weights, errors and reconstructions;
@@ -179,7 +180,7 @@ def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionCo
         raise ValueError(f"record must be 'full', 'errors' or 'final', got {record!r}")
     weights, errors, recons = [], [], []
     step = None
-    for step in invert_steps(expert_set, targets, config, start):
+    for step in invert_steps(expert_set, targets, config, start, dtype):
         if record != "final":
             weights.append(step.mixture_weights)
             errors.append(step.errors)
@@ -191,7 +192,7 @@ def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionCo
         recons = [step.reconstructions]
     return InversionRecord(
         class_names=expert_set.class_names,
-        targets=_check_targets(expert_set, targets),
+        targets=_check_targets(expert_set, targets, dtype),
         mixture_weights=np.stack(weights, axis=2),
         errors=np.stack(errors, axis=2),
         reconstructions=np.stack(recons, axis=2),

@@ -66,6 +66,7 @@ def save_experts(expert_set: ExpertSet, path: Path, data: DataConfig,
                      class_names=np.array(expert_set.class_names), **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

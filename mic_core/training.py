@@ -28,7 +28,7 @@ class TrainConfig:
     noise_out: float = 0.0  # std of Gaussian noise on the target sequence
     hidden_size: int = 10  # LSTM cells per expert
     cluster_metric: str = "dtw"  # k-means metric for "clustered": "dtw" or "euclidean"
-    steps: int = 15000  # full-batch Adam steps
+    steps: int = 14000  # full-batch Adam steps
     learning_rate: float = 0.02  # Adam step size, decayed to a tenth by a cosine schedule
     max_grad_norm: float = 1.0  # each expert's gradient is clipped to this norm
 
@@ -60,7 +60,7 @@ def _init_weights(config: ExpertConfig, n_experts: int, rng: np.random.RandomSta
     bound = 1.0 / np.sqrt(H)
 
     def uniform(*shape):
-        return rng.uniform(-bound, bound, size=(n_experts, *shape))
+        return rng.uniform(-bound, bound, size=(n_experts, *shape)).astype(np.float32)
 
     # b_ih + b_hh: the sum of two uniforms, as in nn.LSTM
     return [uniform(4 * H, K), uniform(H, 4 * H), uniform(4 * H) + uniform(4 * H),
@@ -118,23 +118,23 @@ def train_on_types(types: np.ndarray, class_names, config: TrainConfig,
     params = _init_weights(expert_config, E, rng)
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     grads = [np.empty_like(p) for p in params]
-    one_hot = np.broadcast_to(np.eye(K), (E, K, K))
-    targets64 = types.astype(np.float64)
+    one_hot = np.ascontiguousarray(np.broadcast_to(np.eye(K, dtype=np.float32), (E, K, K)))
+    clean_targets = np.ascontiguousarray(types, dtype=np.float32)
     curve = []
     start = time.perf_counter()
     for step in range(1, config.steps + 1):
         # noisy inputs and targets, fresh every step
-        inputs = one_hot
+        inputs, targets = one_hot, clean_targets
         if config.noise_in > 0:
-            inputs = np.clip(one_hot + config.noise_in * rng.randn(E, K, K), 0.0, 1.0)
-        targets = targets64
+            noise = config.noise_in * rng.randn(E, K, K)
+            inputs = np.clip(one_hot + noise, 0.0, 1.0).astype(np.float32)
         if config.noise_out > 0:
-            targets = targets64 + config.noise_out * rng.randn(*targets64.shape)
-        # forward, backprop and update the parameters
-        losses = kernels.loss_and_weight_grads(*params, np.ascontiguousarray(inputs),
-                                               np.ascontiguousarray(targets), *grads)
+            noise = config.noise_out * rng.randn(*clean_targets.shape)
+            targets = (clean_targets + noise).astype(np.float32)
+        # forward, backprop and update the parameters (all float32: the fast kernels)
+        losses = kernels.loss_and_weight_grads(*params, inputs, targets, *grads)
         _clip_per_expert(grads, config.max_grad_norm)
-        lr = config.learning_rate * (0.55 + 0.45 * np.cos(np.pi * step / config.steps))
+        lr = config.learning_rate * (0.55 + 0.45 * float(np.cos(np.pi * step / config.steps)))
         _adam(params, grads, moments, step, lr)
         if step % progress_every == 0 or step == config.steps:
             curve.append(losses.copy())

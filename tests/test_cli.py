@@ -1,0 +1,60 @@
+"""The command line, run as a user would run it (on the shipped experts)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mic_core.data import load_dataset
+from mic_core.drawing import pen_trajectory_to_drawing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, cache_dir):
+    return subprocess.run([sys.executable, "-m", "mic_core", *args, "--cache-dir", str(cache_dir)]
+                          if args[0] != "bench" else [sys.executable, "-m", "mic_core", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("command", ["train", "classify", "evaluate", "bench"])
+def test_help(command):
+    out = subprocess.run([sys.executable, "-m", "mic_core", command, "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "usage" in out.stdout
+
+
+def test_classify_a_sample(tmp_path):
+    out = run_cli("classify", "--sample", "3", "--json", cache_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result["errors"]) == set("abcdeghlmnopqrsuvwyz")
+    assert result["winner"] == min(result["errors"], key=result["errors"].get)
+    assert result["true_class"] in result["errors"]
+    assert not list(tmp_path.iterdir())  # the shipped experts were used: nothing trained
+
+
+def test_classify_a_drawing(tmp_path):
+    data = load_dataset("characters")
+    drawing = pen_trajectory_to_drawing(data.test_pen_trajectories[0], np.random.RandomState(0))
+    path = tmp_path / "drawing.json"
+    path.write_text(json.dumps(drawing))
+    out = run_cli("classify", "--drawing", str(path), "--json", cache_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["winner"] in "abcdeghlmnopqrsuvwyz"
+
+
+def test_classify_a_bad_drawing_says_why(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"objects": []}))
+    out = run_cli("classify", "--drawing", str(path), cache_dir=tmp_path)
+    assert out.returncode != 0 and "empty" in out.stderr
+
+
+def test_evaluate_a_subset(tmp_path):
+    out = run_cli("evaluate", "--limit", "40", "--json", cache_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["n_test"] == 40 and 0.7 <= result["accuracy"] <= 1.0

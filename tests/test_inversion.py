@@ -1,0 +1,106 @@
+"""The batched inversion engine."""
+import numpy as np
+import pytest
+
+from mic_core.inversion import (InversionConfig, clip_and_normalise, invert, invert_steps,
+                                project_to_simplex)
+
+
+def test_projection_onto_the_simplex():
+    rng = np.random.RandomState(0)
+    v = rng.randn(500, 4) * 2
+    p = project_to_simplex(v)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert p.min() >= 0
+    np.testing.assert_allclose(project_to_simplex(p), p, atol=1e-12)  # idempotent
+    # it is the closest point: no random point of the simplex is closer
+    candidates = rng.dirichlet(np.ones(4), size=2000)
+    for vi, pi in zip(v[:20], p[:20]):
+        assert np.linalg.norm(vi - pi) <= np.linalg.norm(candidates - vi, axis=1).min() + 1e-12
+
+
+def test_clip_and_normalise_never_divides_by_zero():
+    out = clip_and_normalise(np.array([[-1.0, -2.0, -3.0, -4.0], [2.0, 0.0, 0.0, 2.0]]))
+    np.testing.assert_allclose(out, [[0.25] * 4, [0.5, 0, 0, 0.5]])
+
+
+def test_record_shapes(tiny_experts, tiny_dataset):
+    targets = tiny_dataset.X_test[:5]
+    full = invert(tiny_experts, targets, InversionConfig(iterations=7))
+    assert full.mixture_weights.shape == (5, 3, 8, 4)
+    assert full.errors.shape == (5, 3, 8)
+    assert full.reconstructions.shape == (5, 3, 8, 20, 2)
+    final = invert(tiny_experts, targets, InversionConfig(iterations=7), record="final")
+    assert final.errors.shape == (5, 3, 1) and final.reconstructions.shape == (5, 3, 1, 20, 2)
+    np.testing.assert_array_equal(final.final_errors, full.final_errors)
+    np.testing.assert_array_equal(final.winners, full.winners)
+
+
+def test_steps_stream_the_same_record(tiny_experts, tiny_dataset):
+    targets = tiny_dataset.X_test[:3]
+    steps = list(invert_steps(tiny_experts, targets, InversionConfig(iterations=4)))
+    record = invert(tiny_experts, targets, InversionConfig(iterations=4))
+    assert [s.iteration for s in steps] == [0, 1, 2, 3, 4]
+    for i, step in enumerate(steps):
+        np.testing.assert_array_equal(step.errors, record.errors[:, :, i])
+        np.testing.assert_array_equal(step.mixture_weights, record.mixture_weights[:, :, i])
+
+
+def test_starts_uniform_and_stays_on_the_simplex(tiny_experts, tiny_dataset):
+    record = invert(tiny_experts, tiny_dataset.X_test[:4])
+    np.testing.assert_allclose(record.mixture_weights[:, :, 0], 0.25)
+    np.testing.assert_allclose(record.mixture_weights.sum(axis=-1), 1.0, atol=1e-5)
+    assert record.mixture_weights.min() >= 0
+
+
+def test_final_error_belongs_to_the_projected_vector(tiny_experts, tiny_dataset):
+    targets = tiny_dataset.X_test[:4]
+    record = invert(tiny_experts, targets)
+    recon = tiny_experts.generate(record.final_mixture_weights)
+    errors = ((recon - targets[:, None]) ** 2).mean(axis=(2, 3))
+    np.testing.assert_allclose(record.final_errors, errors, rtol=1e-5)
+    np.testing.assert_allclose(record.reconstructions[:, :, -1], recon, atol=1e-6)
+
+
+def test_error_falls_on_an_experts_own_types(tiny_experts):
+    """Each type, inverted from the uniform start, is reconstructed better after the steps,
+    nearly as well as the expert learnt it, and its own expert wins."""
+    for e in range(tiny_experts.n_experts):
+        record = invert(tiny_experts, tiny_experts.types[e])
+        assert np.all(record.errors[:, e, -1] <= record.errors[:, e, 0] + 1e-6)
+        assert record.errors[:, e, -1].mean() < record.errors[:, e, 0].mean()
+        assert record.errors[:, e, -1].mean() < 0.01
+        np.testing.assert_array_equal(record.winners, e)
+
+
+def test_start_vector_option(tiny_experts, tiny_dataset):
+    start = np.array([1.0, 0.0, 0.0, 0.0])
+    record = invert(tiny_experts, tiny_dataset.X_test[:2], InversionConfig(iterations=0),
+                    start=start)
+    np.testing.assert_allclose(record.mixture_weights[:, :, 0], np.broadcast_to(start, (2, 3, 4)))
+    with pytest.raises(ValueError, match="start must broadcast"):
+        invert(tiny_experts, tiny_dataset.X_test[:2], start=np.ones(5))
+
+
+def test_deterministic(tiny_experts, tiny_dataset):
+    a = invert(tiny_experts, tiny_dataset.X_test)
+    b = invert(tiny_experts, tiny_dataset.X_test)
+    np.testing.assert_array_equal(a.errors, b.errors)
+
+
+@pytest.mark.parametrize("targets, message", [
+    (np.zeros((2, 19, 2)), "targets must have shape"),
+    (np.zeros((2, 20, 3)), "targets must have shape"),
+    (np.zeros(20), "targets must have shape"),
+    (np.full((1, 20, 2), np.nan), "NaN or infinite"),
+])
+def test_bad_targets(tiny_experts, targets, message):
+    with pytest.raises(ValueError, match=message):
+        invert(tiny_experts, targets)
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="unknown projection"):
+        InversionConfig(projection="softmax")
+    with pytest.raises(ValueError, match="iterations"):
+        InversionConfig(iterations=-1)

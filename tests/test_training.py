@@ -1,0 +1,65 @@
+"""Training the experts, and the shipped default experts."""
+import numpy as np
+import pytest
+
+from mic_core.data import load_dataset
+from mic_core.persistence import SHIPPED_EXPERTS, file_name, load_experts
+from mic_core.training import default_train_config, train_experts, type_errors
+from mic_core.type_selection import select_types
+from conftest import TINY_TRAIN, synthetic_sequences
+
+
+def test_training_learns_the_types(tiny_experts):
+    curve = tiny_experts.training_curve
+    assert curve.shape == (6, 3)  # every 50 of 300 steps, per expert
+    assert np.all(curve[-1] < curve[0] / 10)
+    assert type_errors(tiny_experts).max() < 0.01
+
+
+def test_training_is_deterministic_and_reports_progress():
+    X, y = synthetic_sequences()
+    seen = []
+    a = train_experts(X, y, "abc", TINY_TRAIN, progress=seen.append, progress_every=100)
+    b = train_experts(X, y, "abc", TINY_TRAIN)
+    np.testing.assert_array_equal(a.w_hh, b.w_hh)
+    assert [p.step for p in seen] == [100, 200, 300]
+    assert seen[-1].seconds_left == 0
+
+
+def test_noise_changes_training():
+    X, y = synthetic_sequences()
+    from dataclasses import replace
+    a = train_experts(X, y, "abc", replace(TINY_TRAIN, steps=20))
+    b = train_experts(X, y, "abc", replace(TINY_TRAIN, steps=20, noise_in=0.2, noise_out=0.1))
+    assert not np.array_equal(a.w_hh, b.w_hh)
+
+
+def test_type_selection():
+    X, y = synthetic_sequences(n_per_class=6)
+    random_types = select_types(X, y, 3, "random", seed=0)
+    assert random_types.shape == (3, 4, 20, 2)
+    for c in range(3):  # random types are training samples of their own class
+        for t in random_types[c]:
+            assert np.any(np.all(np.isclose(X[y == c], t), axis=(1, 2)))
+    clustered = select_types(X, y, 3, "clustered", seed=0, metric="euclidean")
+    assert clustered.shape == (3, 4, 20, 2)
+    np.testing.assert_array_equal(clustered, select_types(X, y, 3, "clustered", seed=0,
+                                                          metric="euclidean"))
+    with pytest.raises(ValueError, match="fewer than 4"):
+        select_types(X[:9], y[:9], 3, "random", seed=0)
+    with pytest.raises(ValueError, match="unknown selection"):
+        select_types(X, y, 3, "best", seed=0)
+
+
+@pytest.mark.parametrize("dataset", ["characters", "mnist"])
+def test_shipped_experts_are_reproduced_by_training(dataset):
+    """Training with the shipped experts' configuration gives the shipped experts (the
+    slowest test: a full default training, about a minute for the characters)."""
+    data = load_dataset(dataset)
+    train = default_train_config(dataset)
+    shipped = load_experts(SHIPPED_EXPERTS / file_name(data.config, train), data.config, train)
+    trained = train_experts(data.X_train, data.y_train, data.class_names, train)
+    np.testing.assert_allclose(trained.types, shipped.types, atol=1e-6)
+    for name in ("w_ih", "w_hh", "bias", "w_out", "b_out"):
+        np.testing.assert_allclose(getattr(trained, name), getattr(shipped, name), atol=1e-4)
+    assert type_errors(trained).max() < (0.01 if dataset == "characters" else 0.05)
