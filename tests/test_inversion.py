@@ -66,16 +66,19 @@ def test_final_error_belongs_to_the_projected_vector(tiny_experts, tiny_dataset)
 
 
 def test_error_falls_on_an_experts_own_types():
-    """Each type of the shipped character experts, inverted from the uniform start, is
-    reconstructed better after the steps, nearly as well as the expert learnt it, and its
-    own expert wins."""
+    """Every type of the shipped character experts, inverted from the uniform start, is
+    reconstructed better after the steps by its own expert, mostly about as well as the
+    expert learnt it, and its own expert wins almost always (50 steps can end in a local
+    minimum)."""
     data = load_dataset("characters")
     experts = load_or_train(data, default_train_config("characters"))
-    for e in range(0, experts.n_experts, 3):
-        record = invert(experts, experts.types[e])
-        assert np.all(record.errors[:, e, -1] < record.errors[:, e, 0])
-        assert np.median(record.errors[:, e, -1]) < 0.01  # a local minimum is possible
-        np.testing.assert_array_equal(record.winners, e)
+    E, K = experts.n_experts, experts.config.n_types
+    record = invert(experts, experts.types.reshape(E * K, *experts.types.shape[2:]))
+    own = np.repeat(np.arange(E), K)
+    errors = record.errors[np.arange(E * K), own]  # (80, iterations + 1)
+    assert np.all(errors[:, -1] < errors[:, 0])
+    assert np.median(errors[:, -1]) < 0.01
+    assert np.mean(record.winners == own) >= 0.9
 
 
 def test_start_vector_option(tiny_experts, tiny_dataset):
