@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from PIL import Image
 
 MAX_POINTS = 50_000  # a real drawing has hundreds; more is a mistake or an attack
 MAX_JSON_BYTES = 5_000_000
@@ -121,3 +122,29 @@ def pen_trajectory_to_drawing(pen_trajectory: np.ndarray, rng: np.random.RandomS
     commands.append(["L", p[-1, 0], p[-1, 1]])
     rounded = [[c[0], *[round(float(v), 2) for v in c[1:]]] for c in commands]
     return {"version": "4.4.0", "objects": [{"type": "path", "path": rounded}]}
+
+
+def raster_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """A drawn digit as MNIST shows digits: ``ink`` (H, W) in [0, 1] (e.g. the canvas's
+    alpha channel) -> (28, 28) in [0, 1]: the inked box scaled to fit 20 x 20 pixels,
+    keeping its aspect ratio, and placed so that its centre of mass is at the centre.
+    """
+    ink = np.asarray(ink, dtype=np.float64)
+    if ink.ndim != 2 or not np.all(np.isfinite(ink)):
+        raise DrawingError("the digit image must be a finite 2-D array")
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.05), np.flatnonzero(ink.max(axis=0) > 0.05)
+    if rows.size == 0:
+        raise DrawingError("the drawing is empty: draw a digit first")
+    box = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    scale = 20.0 / max(box.shape)
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
+    small = np.asarray(Image.fromarray(box.astype(np.float32), mode="F")
+                       .resize((w, h), Image.Resampling.BOX), dtype=np.float64)
+    out = np.zeros((28, 28))
+    total = small.sum()
+    cy, cx = ((np.arange(h)[:, None] * small).sum() / total,
+              (np.arange(w)[None, :] * small).sum() / total)
+    top = int(np.clip(round(14 - cy), 0, 28 - h))
+    left = int(np.clip(round(14 - cx), 0, 28 - w))
+    out[top: top + h, left: left + w] = small
+    return np.clip(out, 0.0, 1.0)

@@ -14,7 +14,7 @@ collects them into an ``InversionRecord``, in full or final-only (bulk evaluatio
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -88,6 +88,31 @@ class InversionRecord:
     @property
     def winner_names(self) -> list[str]:
         return [self.class_names[i] for i in self.winners]
+
+    def to_dict(self, n: int = 0) -> dict:
+        """Target ``n``'s inversion as JSON-ready lists (export)."""
+        return {
+            "class_names": list(self.class_names),
+            "config": asdict(self.config),
+            "target": self.targets[n].tolist(),
+            "errors": self.errors[n].tolist(),  # [expert][iteration]
+            "mixture_weights": self.mixture_weights[n].tolist(),  # [expert][iteration][type]
+            "reconstructions": self.reconstructions[n].tolist(),  # [expert][iteration][t][d]
+            "winner": self.class_names[int(self.winners[n])],
+        }
+
+    def to_frame(self, n: int = 0):
+        """Target ``n``'s errors and mixture weights, one row per (expert, iteration)."""
+        import pandas as pd
+        E, I, K = self.mixture_weights.shape[1:]
+        frame = pd.DataFrame({
+            "expert": np.repeat(self.class_names, I),
+            "iteration": np.tile(np.arange(I), E),
+            "error": self.errors[n].ravel(),
+        })
+        for k in range(K):
+            frame[f"weight_type_{k + 1}"] = self.mixture_weights[n, :, :, k].ravel()
+        return frame
 
 
 def project_to_simplex(v: np.ndarray) -> np.ndarray:

@@ -111,6 +111,15 @@ def load_experts(path: Path, data: DataConfig | None = None,
         raise ExpertFileError(f"{path.name} holds inconsistent experts: {exc}") from None
 
 
+def find_experts(data: DataConfig, train: TrainConfig, cache_dir: Path | None = None):
+    """The file of these experts, shipped or cached, or None if they were never trained."""
+    name = file_name(data, train)
+    for path in (SHIPPED_EXPERTS / name, Path(cache_dir or default_cache_dir()) / name):
+        if path.exists():
+            return path
+    return None
+
+
 def load_or_train(dataset: Dataset, train: TrainConfig, cache_dir: Path | None = None,
                   progress: Callable[[TrainProgress], None] | None = None,
                   log: Callable[[str], None] = lambda message: None) -> ExpertSet:

@@ -85,3 +85,16 @@ def test_several_strokes_join_in_drawing_order_when_asked():
     np.testing.assert_allclose(pen[0], [0, 0])
     np.testing.assert_allclose(pen[-1], [30, -5])
     assert not np.any(np.all(pen == [50, -50], axis=1))  # the tap is ignored
+
+
+def test_raster_to_mnist_centres_and_scales_a_digit():
+    from mic_core.drawing import raster_to_mnist
+    ink = np.zeros((280, 280))
+    ink[20:120, 200:210] = 1.0  # a "1" in the top-right corner
+    digit = raster_to_mnist(ink)
+    assert digit.shape == (28, 28) and 0 <= digit.min() and digit.max() <= 1
+    rows, cols = np.nonzero(digit > 0.5)
+    assert rows.max() - rows.min() + 1 == 20  # the long side fills 20 pixels
+    assert abs(rows.mean() - 13.5) <= 1 and abs(cols.mean() - 13.5) <= 1  # centred
+    with pytest.raises(DrawingError, match="empty"):
+        raster_to_mnist(np.zeros((280, 280)))

@@ -1,0 +1,9 @@
+"""MIC Studio: draw a character and watch the experts compete. Entry point: navigation only."""
+import streamlit as st
+
+st.set_page_config(page_title="MIC Studio", page_icon="✍️", layout="wide")
+st.navigation([
+    st.Page("pages/compete.py", title="Compete", icon="🏁", default=True),
+    st.Page("pages/experts.py", title="Experts", icon="🧠"),
+    st.Page("pages/how_it_works.py", title="How it works", icon="📖"),
+]).run()

@@ -1,0 +1,88 @@
+"""The app's shared, cached resources and its cross-page state (UI side; mic_core stays
+cache-free).
+
+Session-state keys, mirrored in the URL query string so that a link reproduces the view:
+``dataset`` (characters|mnist), ``selection`` (clustered|random), ``seed``, ``noise_in``,
+``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
+``expert`` (the selected expert's index) and ``iteration`` (the frame shown first).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
+                      default_train_config, invert, load_dataset, load_or_train)
+from mic_core.persistence import find_experts
+
+DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
+            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1}
+_TYPES = {k: type(v) for k, v in DEFAULTS.items()}
+
+
+def init_state() -> None:
+    """Fill session state from the URL (once per session), then from the defaults."""
+    if "_from_url" not in st.session_state:
+        st.session_state["_from_url"] = True
+        for key, kind in _TYPES.items():
+            if key in st.query_params:
+                try:
+                    st.session_state[key] = kind(st.query_params[key])
+                except ValueError:
+                    pass
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    if st.session_state["dataset"] not in ("characters", "mnist"):
+        st.session_state["dataset"] = "characters"
+
+
+def sync_url() -> None:
+    """Write the state keys into the URL query string."""
+    st.query_params.update({k: str(st.session_state[k]) for k in DEFAULTS})
+
+
+@st.cache_resource(show_spinner="Loading the data set…")
+def dataset(name: str) -> Dataset:
+    """The data set (shared by all sessions; its arrays are never modified)."""
+    data = load_dataset(DataConfig(dataset=name))
+    for array in (data.X_train, data.X_test, data.y_train, data.y_test):
+        array.setflags(write=False)
+    return data
+
+
+def train_config() -> TrainConfig:
+    s = st.session_state
+    return default_train_config(s["dataset"], selection=s["selection"], seed=int(s["seed"]),
+                                noise_in=float(s["noise_in"]), noise_out=float(s["noise_out"]))
+
+
+@st.cache_resource(show_spinner="Loading the experts…", max_entries=8)
+def _experts(name: str, train: TrainConfig) -> ExpertSet:
+    return load_or_train(dataset(name), train)
+
+
+def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
+    """The experts of this configuration; trained here, with a progress bar, if they were
+    never trained (on disk and across sessions: a second visitor never trains again)."""
+    if find_experts(dataset(name).config, train) is None:
+        bar = st.progress(0.0, text="Training the experts of this configuration…")
+
+        def report(p):
+            bar.progress(p.step / p.steps, text=f"Training the experts: step {p.step} of "
+                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
+        load_or_train(dataset(name), train, progress=report)
+        bar.empty()
+    return _experts(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) -> InversionRecord:
+    """The full inversion record of one target (cached by the target's bytes)."""
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+    return invert(_experts(name, train), target[None], record="full")
+
+
+def target_key(target: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(target, dtype=np.float32).tobytes()).hexdigest()

@@ -1,0 +1,170 @@
+"""Plotly figures of MIC Studio: records and experts in, figures out (no Streamlit here).
+
+The arena figure holds every linked view of one inversion — the race, the live error heat
+map, every expert's reconstruction, the selected expert's reconstruction and mixture
+weights — with one animation frame per iteration, so playback runs in the browser.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mic_core import InversionRecord
+
+LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
+TARGET = "rgba(40, 40, 40, 0.35)"
+FRAME_MS = 150  # playback: about 6.7 frames per second
+
+
+def _is_image(record: InversionRecord) -> bool:
+    return record.targets.shape[1:] == (28, 28)
+
+
+def _grid(n_experts: int):
+    """(columns, rows) of the small multiples."""
+    cols = 10 if n_experts > 10 else n_experts
+    return cols, int(np.ceil(n_experts / cols))
+
+
+def _race(errors, names, true_index):
+    order = np.argsort(errors)[::-1]  # the leader at the top
+    leader = int(np.argmin(errors))
+    colors = [LEADER if i == leader else TRUE if i == true_index else OTHER for i in order]
+    labels = [f"{names[i]} ✓" if i == true_index else names[i] for i in order]
+    return dict(x=errors[order], y=labels, marker=dict(color=colors),
+                customdata=order.reshape(-1, 1))
+
+
+def _shape_trace(sequence, image: bool, **style):
+    if image:
+        return go.Heatmap(z=sequence[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=1,
+                          **style)
+    return go.Scatter(x=sequence[:, 0], y=sequence[:, 1], mode="lines", **style)
+
+
+def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = None,
+                 true_index: int | None = None, iteration: int | None = None) -> go.Figure:
+    """Every linked view of target ``n``'s inversion, animated over its iterations.
+
+    ``selected``: the expert shown large (the final winner by default); ``iteration``: the
+    frame shown first (the last by default).
+    """
+    names = list(record.class_names)
+    E, I = record.errors.shape[1], record.errors.shape[2]
+    errors, weights, recon = record.errors[n], record.mixture_weights[n], record.reconstructions[n]
+    target = record.targets[n]
+    image = _is_image(record)
+    winner = int(record.winners[n])
+    selected = winner if selected is None else selected
+    current = I - 1 if iteration is None else int(np.clip(iteration, 0, I - 1))
+    cols, rows = _grid(E)
+
+    specs = [[{"rowspan": 2, "colspan": 3}, None, None, {"rowspan": 2, "colspan": 4}, None, None,
+              None, {"colspan": cols - 7}] + [None] * (cols - 8),
+             [None] * 7 + [{"colspan": cols - 7}] + [None] * (cols - 8)]
+    specs += [[{} for _ in range(cols)] for _ in range(rows)]
+    titles = ["the race: error of every expert", "error heat map (experts × iterations)",
+              f"selected: {names[selected]}", "its mixture weights"] + names
+    fig = make_subplots(rows=2 + rows, cols=cols, specs=specs, subplot_titles=titles,
+                        row_heights=[0.3, 0.3] + [0.4 / rows] * rows,
+                        vertical_spacing=0.06, horizontal_spacing=0.02)
+
+    # the race, the heat map, the selected expert: traces 0..3 change per frame
+    fig.add_trace(go.Bar(orientation="h", name="error", hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+                         **_race(errors[:, current], names, true_index)), row=1, col=1)
+    heat = np.where(np.arange(I)[None, :] <= current, errors, np.nan)
+    fig.add_trace(go.Heatmap(z=heat, y=names, x=np.arange(I), colorscale="Viridis_r",
+                             zmin=float(errors.min()), zmax=float(np.percentile(errors, 95)),
+                             colorbar=dict(len=0.3, y=0.85, title="error"),
+                             hovertemplate="expert %{y}, iteration %{x}: %{z:.4f}<extra></extra>"),
+                  row=1, col=4)
+    fig.add_trace(_shape_trace(recon[selected, current], image, name="reconstruction",
+                               line=dict(color=SELECTED, width=3)), row=1, col=8)
+    fig.add_trace(go.Bar(x=[f"type {k + 1}" for k in range(weights.shape[2])],
+                         y=weights[selected, current], marker_color=SELECTED, name="mixture weights",
+                         hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=2, col=8)
+    # every expert's reconstruction: traces 4..4+E-1
+    for e in range(E):
+        color = LEADER if e == winner else TRUE if e == true_index else "#555"
+        fig.add_trace(_shape_trace(recon[e, current], image, name=names[e],
+                                   customdata=np.full(len(recon[e, current]), e),
+                                   line=dict(color=color, width=2),
+                                   hovertemplate=f"{names[e]}<extra></extra>")
+                      if not image else _shape_trace(recon[e, current], image, name=names[e]),
+                      row=3 + e // cols, col=1 + e % cols)
+    # the target behind the reconstructions (static)
+    if not image:
+        fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines", name="target",
+                                 line=dict(color=TARGET, width=6)), row=1, col=8)
+        for e in range(E):
+            fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines",
+                                     line=dict(color=TARGET, width=4), showlegend=False,
+                                     hoverinfo="skip"), row=3 + e // cols, col=1 + e % cols)
+
+    changing = list(range(4 + E))
+    frames = []
+    for i in range(I):
+        heat = np.where(np.arange(I)[None, :] <= i, errors, np.nan)
+        data = [go.Bar(**_race(errors[:, i], names, true_index)), go.Heatmap(z=heat),
+                _shape_trace(recon[selected, i], image), go.Bar(y=weights[selected, i])]
+        data += [_shape_trace(recon[e, i], image) for e in range(E)]
+        frames.append(go.Frame(data=data, traces=changing, name=str(i)))
+    fig.frames = frames
+
+    steps = [dict(method="animate", label=str(i),
+                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                       transition=dict(duration=0))]) for i in range(I)]
+    fig.update_layout(
+        height=820, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
+        bargap=0.15, plot_bgcolor="white",
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.02, xanchor="left",
+                          yanchor="top", showactive=False, buttons=[
+                              dict(label="▶ play", method="animate",
+                                   args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True),
+                                                    transition=dict(duration=0),
+                                                    fromcurrent=True, mode="immediate")]),
+                              dict(label="❚❚ pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      mode="immediate")])])],
+        sliders=[dict(active=current, steps=steps, x=0.12, y=-0.02, len=0.88, yanchor="top",
+                      currentvalue=dict(prefix="iteration "), pad=dict(t=0))],
+    )
+    fig.update_yaxes(showticklabels=False, row=3, scaleanchor=None)
+    for r in range(3, 3 + rows):
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=r)
+        fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=r)
+    fig.update_xaxes(showticklabels=False, row=1, col=8)
+    fig.update_yaxes(showticklabels=False, row=1, col=8)
+    fig.update_yaxes(range=[0, 1], row=2, col=8)
+    fig.update_xaxes(title_text="iteration", row=1, col=4)
+    return fig
+
+
+def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figure:
+    """Small multiples of pen trajectories (T, 2) or digit images (28, 28)."""
+    sequences = list(sequences)
+    fig = make_subplots(rows=1, cols=len(sequences), subplot_titles=titles,
+                        horizontal_spacing=0.03)
+    for i, s in enumerate(sequences):
+        image = np.asarray(s).shape == (28, 28)
+        if target is not None and not image:
+            fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines",
+                                     line=dict(color=TARGET, width=5)), row=1, col=i + 1)
+        fig.add_trace(_shape_trace(np.asarray(s), image, line=dict(color=TRUE, width=3)),
+                      row=1, col=i + 1)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_layout(height=height, showlegend=False, margin=dict(l=5, r=5, t=30, b=5),
+                      plot_bgcolor="white")
+    return fig
+
+
+def training_curve_figure(curve: np.ndarray, names, every: int = 50) -> go.Figure:
+    """Training loss of every expert (curve: (n_records, E))."""
+    steps = np.arange(1, len(curve) + 1) * every
+    fig = go.Figure([go.Scatter(x=steps, y=curve[:, e], mode="lines", name=name)
+                     for e, name in enumerate(names)])
+    fig.update_layout(height=300, yaxis_type="log", xaxis_title="training step",
+                      yaxis_title="loss (MSE)", margin=dict(l=10, r=10, t=10, b=10))
+    return fig

@@ -1,0 +1,147 @@
+"""Compete: draw a character (or pick a held-out one) and watch every expert invert it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+import cached
+from figures import arena_figure, shapes_figure
+from mic_core import DrawingError, drawing_to_pen_trajectory
+from mic_core.drawing import raster_to_mnist
+
+CANVAS_KEY = "canvas"
+
+
+def expert_set_ui() -> None:
+    """Sidebar: which experts compete (the state keys of ``cached``)."""
+    with st.sidebar:
+        st.header("Experts")
+        st.radio("Data set", ["characters", "mnist"], key="dataset", horizontal=True,
+                 format_func=lambda d: {"characters": "letters", "mnist": "digits (MNIST)"}[d])
+        st.radio("Types", ["clustered", "random"], key="selection", horizontal=True,
+                 help="How each expert's four training sequences were chosen")
+        st.number_input("Seed", min_value=0, max_value=10_000, step=100, key="seed")
+        st.select_slider("Input noise", [0.0, 0.1, 0.2], key="noise_in")
+
+
+def sample_ui(data) -> tuple[np.ndarray, int]:
+    """A held-out sample: random, or by class. Returns (target, true class)."""
+    cols = st.columns([2, 1, 1])
+    names = ["any class"] + list(data.class_names)
+    wanted = cols[0].selectbox("Class", names, key="sample_class")
+    if cols[1].button("🎲 Random sample", use_container_width=True):
+        pool = np.arange(len(data.y_test)) if wanted == "any class" else \
+            np.flatnonzero(data.y_test == data.class_names.index(wanted))
+        st.session_state["sample"] = int(np.random.default_rng().choice(pool))
+        st.session_state["iteration"] = -1
+        st.session_state["expert"] = -1
+    cols[2].number_input("Sample", 0, len(data.y_test) - 1, key="sample",
+                         help="Index into the held-out test set")
+    i = int(st.session_state["sample"])
+    return data.X_test[i], int(data.y_test[i])
+
+
+def drawing_ui(data) -> np.ndarray | None:
+    """The canvas; returns the target, or None after saying what to do."""
+    digits = data.name == "mnist"
+    st.caption("Draw one digit, large." if digits else
+               "Draw one lowercase letter (a b c d e g h l m n o p q r s u v w y z) in a "
+               "single stroke, as you would write it. Undo and clear are on the canvas toolbar.")
+    join = False if digits else st.toggle("Join several strokes", value=False,
+                                          help="The experts learnt one-stroke letters; "
+                                               "when on, strokes are joined in drawing order")
+    result = st_canvas(stroke_width=18 if digits else 5, stroke_color="#222",
+                       background_color="#ffffff", height=280 if digits else 360,
+                       width=280 if digits else 360, drawing_mode="freedraw",
+                       return_image_data=digits, key=f"{CANVAS_KEY}_{data.name}")
+    drawing = result.json_data or {"objects": []}
+    try:
+        if digits:
+            if not drawing.get("objects"):
+                raise DrawingError("the drawing is empty: draw a digit first")
+            return raster_to_mnist(result.image_data[:, :, 3] / 255.0).astype(np.float32)
+        pen = drawing_to_pen_trajectory(drawing, join_strokes=join)
+        return data.pen_trajectories_to_sequences([pen])[0]
+    except DrawingError as exc:
+        message = str(exc)
+        (st.info if "empty" in message else st.warning)(message[0].upper() + message[1:] + ".")
+        return None
+
+
+def selected_expert(record, names) -> int:
+    """The expert shown large: clicked in a view, or chosen here; the winner by default."""
+    event = st.session_state.get("arena")
+    if event and event.get("selection", {}).get("points"):
+        point = event["selection"]["points"][0]
+        custom = point.get("customdata")
+        if custom is not None:
+            st.session_state["expert"] = int(np.ravel(custom)[0])
+    winner = int(record.winners[0])
+    current = int(st.session_state["expert"])
+    options = list(range(len(names)))
+    chosen = st.selectbox("Selected expert", options, index=current if current >= 0 else winner,
+                          format_func=lambda e: f"{names[e]}" + (" (winner)" if e == winner else ""))
+    st.session_state["expert"] = chosen
+    return chosen
+
+
+def export_ui(record, fig) -> None:
+    cols = st.columns(3)
+    cols[0].download_button("Record as JSON", json.dumps(record.to_dict(0)),
+                            file_name="inversion.json", mime="application/json")
+    cols[1].download_button("Errors and weights as CSV", record.to_frame(0).to_csv(index=False),
+                            file_name="inversion.csv", mime="text/csv")
+    cols[2].download_button("Figure as HTML", fig.to_html(include_plotlyjs=True, auto_play=False),
+                            file_name="arena.html", mime="text/html")
+
+
+cached.init_state()
+expert_set_ui()
+st.title("Compete")
+data = cached.dataset(st.session_state["dataset"])
+train = cached.train_config()
+experts = cached.experts_ui(data.name, train)
+
+source = st.segmented_control("Input", ["Draw", "Held-out sample"], default="Draw"
+                              if st.session_state["sample"] < 0 else "Held-out sample",
+                              key="input_source")
+left, right = st.columns([1, 2])
+with left:
+    truth = None
+    if source == "Draw":
+        st.session_state["sample"] = -1
+        target = drawing_ui(data)
+    else:
+        if st.session_state["sample"] < 0:
+            st.session_state["sample"] = 0
+        target, truth = sample_ui(data)
+cached.sync_url()
+if target is None:
+    st.stop()
+
+record = cached.inversion(data.name, train, np.ascontiguousarray(target, np.float32).tobytes(),
+                          target.shape)
+names = list(record.class_names)
+winner = names[int(record.winners[0])]
+with right:
+    verdict = f"## The winner: **{winner}**"
+    if truth is not None:
+        verdict += " ✓" if names[truth] == winner else f" (the sample is a **{names[truth]}**)"
+    st.markdown(verdict)
+    ranking = np.argsort(record.final_errors[0])[:3]
+    st.caption("Closest: " + ", ".join(f"{names[e]} ({record.final_errors[0, e]:.4f})"
+                                       for e in ranking) + ". Press ▶ play under the figure "
+               "to watch the 50 iterations; click an expert to select it.")
+    selected = selected_expert(record, names)
+    st.plotly_chart(shapes_figure(experts.types[selected],
+                                  [f"type {k + 1}" for k in range(experts.config.n_types)],
+                                  height=160), key="types")
+
+iteration = int(st.session_state["iteration"])
+fig = arena_figure(record, 0, selected, truth, None if iteration < 0 else iteration)
+st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
+                config={"displayModeBar": False})
+export_ui(record, fig)

@@ -1,0 +1,66 @@
+"""Experts: train a configuration on demand, look at each expert, explore its latent space."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import cached
+from figures import shapes_figure, training_curve_figure
+from mic_core.inversion import project_to_simplex
+from mic_core.persistence import find_experts
+from mic_core.training import type_errors
+
+cached.init_state()
+st.title("Experts")
+st.caption("One small LSTM per class, trained on only four sequences of its class (its "
+           "types). Choose a configuration; one that was never trained is trained here once, "
+           "then kept on disk for every visitor.")
+
+cols = st.columns(5)
+cols[0].radio("Data set", ["characters", "mnist"], key="dataset")
+cols[1].radio("Types", ["clustered", "random"], key="selection")
+cols[2].number_input("Seed", 0, 10_000, step=100, key="seed")
+cols[3].select_slider("Input noise", [0.0, 0.1, 0.2], key="noise_in")
+cols[4].select_slider("Output noise", [0.0, 0.0001, 0.0002, 0.1, 0.25], key="noise_out")
+cached.sync_url()
+
+data = cached.dataset(st.session_state["dataset"])
+train = cached.train_config()
+if find_experts(data.config, train) is None:
+    st.info(f"These experts are not trained yet ({train.steps} training steps; about a minute "
+            f"for letters).")
+    if not st.button("Train them now", type="primary"):
+        st.stop()
+experts = cached.experts_ui(data.name, train)
+errors = type_errors(experts)
+st.success(f"{experts.n_experts} experts; the largest error on a type is {errors.max():.4f} "
+           f"(mean {errors.mean():.4f}).")
+
+names = list(experts.class_names)
+e = st.selectbox("Expert", range(len(names)), format_func=lambda i: names[i], key="experts_page_expert")
+K = experts.config.n_types
+st.subheader(f"Expert {names[e]}: its four types, and what it generates for each")
+st.plotly_chart(shapes_figure(experts.types[e], [f"type {k + 1}" for k in range(K)], height=180),
+                key="types")
+one_hot = np.zeros((K, experts.n_experts, K), dtype=np.float32)
+one_hot[np.arange(K), :, np.arange(K)] = 1.0
+generated = experts.generate(one_hot)[:, e]
+st.plotly_chart(shapes_figure(generated, [f"from one-hot {k + 1} (error {errors[e, k]:.4f})"
+                                          for k in range(K)], height=180), key="generated")
+
+st.subheader("Explore the latent space")
+st.caption("Mix the four types: the weights are projected onto the simplex (they sum to one), "
+           "exactly as during inversion.")
+sliders = st.columns(K)
+raw = np.array([sliders[k].slider(f"type {k + 1}", 0.0, 1.0, 0.25, 0.05, key=f"mix_{k}")
+                for k in range(K)])
+mixture = project_to_simplex(raw)
+inputs = np.zeros((1, experts.n_experts, K), dtype=np.float32)
+inputs[0, e] = mixture
+st.plotly_chart(shapes_figure([experts.generate(inputs)[0, e]],
+                              ["mixture " + ", ".join(f"{w:.2f}" for w in mixture)], height=320),
+                key="latent")
+
+if experts.training_curve is not None and len(experts.training_curve):
+    st.subheader("Training curves")
+    st.plotly_chart(training_curve_figure(experts.training_curve, names), key="curve")

@@ -1,0 +1,59 @@
+"""Every page of the app under streamlit's AppTest; the Compete page with injected input."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mic_core.data import load_dataset
+from mic_core.drawing import pen_trajectory_to_drawing
+
+TIMEOUT = 120
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app():
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("page", ["pages/compete.py", "pages/experts.py", "pages/how_it_works.py"])
+def test_every_page_renders(page):
+    at = _app().run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+
+
+def test_empty_canvas_prompts_instead_of_failing():
+    at = _app().run()
+    assert not at.exception
+    assert any("empty" in i.value for i in at.info)
+
+
+def test_a_held_out_sample_produces_a_winner():
+    at = _app()
+    at.query_params["sample"] = "5"
+    at.run()
+    assert not at.exception, at.exception
+    winner = [m.value for m in at.markdown if "The winner" in m.value]
+    assert winner, [m.value for m in at.markdown]
+
+
+def test_an_injected_drawing_produces_a_winner():
+    data = load_dataset("characters")
+    drawing = pen_trajectory_to_drawing(data.test_pen_trajectories[0], np.random.RandomState(0))
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": drawing, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any("The winner" in m.value for m in at.markdown)
+
+
+def test_several_strokes_get_a_clear_message():
+    stroke = {"type": "path", "path": [["M", 0, 0], ["Q", 0, 0, 5, 5], ["L", 10, 10]]}
+    other = {"type": "path", "path": [["M", 50, 0], ["Q", 50, 0, 55, 5], ["L", 60, 20]]}
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [stroke, other]},
+                                                         "data": None}}
+    at.run()
+    assert not at.exception
+    assert any("2 strokes" in w.value for w in at.warning)
