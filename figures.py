@@ -6,14 +6,20 @@ weights — with one animation frame per iteration, so playback runs in the brow
 """
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from mic_core import InversionRecord
 
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
 TARGET = "rgba(40, 40, 40, 0.35)"
+HEAT = "Viridis_r"  # low error = bright
 FRAME_MS = 150  # playback: about 6.7 frames per second
 
 
@@ -28,12 +34,32 @@ def _grid(n_experts: int):
 
 
 def _race(errors, names, true_index):
-    order = np.argsort(errors)[::-1]  # the leader at the top
+    """Bars at numeric ranks (the leader on top), so that frames can move them smoothly."""
+    rank = np.empty(len(errors), dtype=int)
+    rank[np.argsort(errors)] = np.arange(len(errors))
     leader = int(np.argmin(errors))
-    colors = [LEADER if i == leader else TRUE if i == true_index else OTHER for i in order]
-    labels = [f"{names[i]} ✓" if i == true_index else names[i] for i in order]
-    return dict(x=errors[order], y=labels, marker=dict(color=colors),
-                customdata=order.reshape(-1, 1))
+    colors = [LEADER if i == leader else TRUE if i == true_index else OTHER
+              for i in range(len(errors))]
+    labels = [f"{n} ✓" if i == true_index else n for i, n in enumerate(names)]
+    return dict(x=errors, y=-rank, text=labels, marker=dict(color=colors),
+                customdata=np.arange(len(errors)).reshape(-1, 1))
+
+
+def _curtain(current: int, n_iterations: int, n_experts: int) -> dict:
+    """A white veil over the heat map's iterations after ``current``."""
+    left, right, top = current + 0.5, n_iterations - 0.5, n_experts - 0.5
+    return dict(x=[left, right, right, left, left], y=[-0.5, -0.5, top, top, -0.5])
+
+
+def _heat_image(values: np.ndarray, lo: float, hi: float) -> str:
+    """(rows, cols) values -> a PNG data URI in the heat map's colours, row 0 at the bottom."""
+    scaled = (values - lo) / max(hi - lo, 1e-12)
+    palette = np.array([[int(c) for c in color[4:-1].split(",")] for color in
+                        sample_colorscale(HEAT, np.linspace(0, 1, 256), colortype="rgb")])
+    pixels = palette[np.round(scaled * 255).astype(int)][::-1].astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _shape_trace(sequence, image: bool, **style):
@@ -68,16 +94,26 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
               f"selected: {names[selected]}", "its mixture weights"] + names
     fig = make_subplots(rows=2 + rows, cols=cols, specs=specs, subplot_titles=titles,
                         row_heights=[0.3, 0.3] + [0.4 / rows] * rows,
-                        vertical_spacing=0.06, horizontal_spacing=0.02)
+                        vertical_spacing=0.07, horizontal_spacing=0.02)
 
     # the race, the heat map, the selected expert: traces 0..3 change per frame
-    fig.add_trace(go.Bar(orientation="h", name="error", hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+    fig.add_trace(go.Bar(orientation="h", name="error", textposition="outside",
+                         cliponaxis=False, hovertemplate="%{text}: %{x:.4f}<extra></extra>",
                          **_race(errors[:, current], names, true_index)), row=1, col=1)
-    heat = np.where(np.arange(I)[None, :] <= current, errors, np.nan)
-    fig.add_trace(go.Heatmap(z=heat, y=names, x=np.arange(I), colorscale="Viridis_r",
-                             zmin=float(errors.min()), zmax=float(np.percentile(errors, 95)),
-                             colorbar=dict(len=0.3, y=0.85, title="error"),
-                             hovertemplate="expert %{y}, iteration %{x}: %{z:.4f}<extra></extra>"),
+    # the heat map is an image under the axes (a heat-map or bar trace vanishes when frames
+    # move other traces in place), veiled after the current iteration by a moving curtain
+    log_errors = np.log10(np.maximum(errors, 1e-6))
+    lo, hi = float(log_errors.min()), float(log_errors.max())
+    fig.add_trace(go.Scatter(mode="lines", fill="toself", fillcolor="rgba(255,255,255,0.9)",
+                             line=dict(color=LEADER, width=1.5), hoverinfo="skip",
+                             **_curtain(current, I, E)), row=1, col=4)
+    fig.add_layout_image(source=_heat_image(log_errors, lo, hi), x=-0.5, y=E - 0.5, sizex=I,
+                         sizey=E, xanchor="left", yanchor="top", sizing="stretch",
+                         layer="below", row=1, col=4)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip",
+                             marker=dict(color=[lo, hi], cmin=lo, cmax=hi, colorscale=HEAT,
+                                         showscale=True, colorbar=dict(len=0.3, y=0.85,
+                                                                       title="log₁₀ error"))),
                   row=1, col=4)
     fig.add_trace(_shape_trace(recon[selected, current], image, name="reconstruction",
                                line=dict(color=SELECTED, width=3)), row=1, col=8)
@@ -102,18 +138,20 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
                                      line=dict(color=TARGET, width=4), showlegend=False,
                                      hoverinfo="skip"), row=3 + e // cols, col=1 + e % cols)
 
-    changing = list(range(4 + E))
+    fig.data = (fig.data[0], fig.data[2], fig.data[1]) + fig.data[3:]  # curtain over the map
+    changing = [0, 2, 3, 4] + list(range(5, 5 + E))
     frames = []
     for i in range(I):
-        heat = np.where(np.arange(I)[None, :] <= i, errors, np.nan)
-        data = [go.Bar(**_race(errors[:, i], names, true_index)), go.Heatmap(z=heat),
+        data = [go.Bar(**_race(errors[:, i], names, true_index)),
+                go.Scatter(**_curtain(i, I, E)),
                 _shape_trace(recon[selected, i], image), go.Bar(y=weights[selected, i])]
         data += [_shape_trace(recon[e, i], image) for e in range(E)]
         frames.append(go.Frame(data=data, traces=changing, name=str(i)))
     fig.frames = frames
+    redraw = image  # heat-map traces need a full redraw; lines and bars can move in place
 
     steps = [dict(method="animate", label=str(i),
-                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=redraw),
                                        transition=dict(duration=0))]) for i in range(I)]
     fig.update_layout(
         height=820, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
@@ -121,7 +159,7 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.02, xanchor="left",
                           yanchor="top", showactive=False, buttons=[
                               dict(label="▶ play", method="animate",
-                                   args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True),
+                                   args=[None, dict(frame=dict(duration=FRAME_MS, redraw=redraw),
                                                     transition=dict(duration=0),
                                                     fromcurrent=True, mode="immediate")]),
                               dict(label="❚❚ pause", method="animate",
@@ -137,7 +175,12 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
     fig.update_xaxes(showticklabels=False, row=1, col=8)
     fig.update_yaxes(showticklabels=False, row=1, col=8)
     fig.update_yaxes(range=[0, 1], row=2, col=8)
-    fig.update_xaxes(title_text="iteration", row=1, col=4)
+    fig.update_xaxes(title_text="iteration", title_standoff=2, range=[-0.5, I - 0.5],
+                     row=1, col=4)
+    fig.update_yaxes(tickvals=np.arange(E), ticktext=names, range=[-0.5, E - 0.5], showgrid=False,
+                     row=1, col=4)
+    fig.update_yaxes(showticklabels=False, range=[-E + 0.4, 0.6], row=1, col=1)
+    fig.update_xaxes(range=[0, float(errors.max()) * 1.15], row=1, col=1)
     return fig
 
 

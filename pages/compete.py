@@ -54,8 +54,8 @@ def drawing_ui(data) -> np.ndarray | None:
                                           help="The experts learnt one-stroke letters; "
                                                "when on, strokes are joined in drawing order")
     result = st_canvas(stroke_width=18 if digits else 5, stroke_color="#222",
-                       background_color="#ffffff", height=280 if digits else 360,
-                       width=280 if digits else 360, drawing_mode="freedraw",
+                       background_color="#ffffff", height=280 if digits else 320,
+                       width=280 if digits else 320, drawing_mode="freedraw",
                        return_image_data=digits, key=f"{CANVAS_KEY}_{data.name}")
     drawing = result.json_data or {"objects": []}
     try:
@@ -108,7 +108,7 @@ experts = cached.experts_ui(data.name, train)
 source = st.segmented_control("Input", ["Draw", "Held-out sample"], default="Draw"
                               if st.session_state["sample"] < 0 else "Held-out sample",
                               key="input_source")
-left, right = st.columns([1, 2])
+left, right = st.columns([1, 1.6], gap="large")
 with left:
     truth = None
     if source == "Draw":
@@ -140,8 +140,14 @@ with right:
                                   [f"type {k + 1}" for k in range(experts.config.n_types)],
                                   height=160), key="types")
 
+key = cached.target_key(target)
+if st.session_state.get("_last_target") != key:  # a new target: the race starts from the start
+    st.session_state["_last_target"] = key
+    if st.session_state.get("_seen_target"):
+        st.session_state["iteration"] = 0
+    st.session_state["_seen_target"] = True
 iteration = int(st.session_state["iteration"])
-fig = arena_figure(record, 0, selected, truth, None if iteration < 0 else iteration)
+fig = arena_figure(record, 0, selected, truth, 0 if iteration < 0 else iteration)
 st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False})
 export_ui(record, fig)
