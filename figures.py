@@ -62,11 +62,13 @@ def _heat_image(values: np.ndarray, lo: float, hi: float) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _shape_trace(sequence, image: bool, **style):
+def _shape_trace(sequence, image: bool, line=None, customdata=None, **common):
+    """A pen trajectory (T, 2) as a line, or a digit (28, 28) as an image (no line style)."""
     if image:
         return go.Heatmap(z=sequence[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=1,
-                          **style)
-    return go.Scatter(x=sequence[:, 0], y=sequence[:, 1], mode="lines", **style)
+                          **common)
+    return go.Scatter(x=sequence[:, 0], y=sequence[:, 1], mode="lines", line=line,
+                      customdata=customdata, **common)
 
 
 def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = None,
@@ -126,8 +128,7 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
         fig.add_trace(_shape_trace(recon[e, current], image, name=names[e],
                                    customdata=np.full(len(recon[e, current]), e),
                                    line=dict(color=color, width=2),
-                                   hovertemplate=f"{names[e]}<extra></extra>")
-                      if not image else _shape_trace(recon[e, current], image, name=names[e]),
+                                   hovertemplate=f"{names[e]}<extra></extra>"),
                       row=3 + e // cols, col=1 + e % cols)
     # the target behind the reconstructions (static)
     if not image:
@@ -198,6 +199,9 @@ def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figur
                       row=1, col=i + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    for i in range(len(sequences)):  # letters keep their proportions
+        suffix = "" if i == 0 else str(i + 1)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     fig.update_layout(height=height, showlegend=False, margin=dict(l=5, r=5, t=30, b=5),
                       plot_bgcolor="white")
     return fig

@@ -72,6 +72,11 @@ def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
     G = 4 * H
     D = w_out.shape[0]
     K = v.shape[0]
+    h = np.zeros(H, dtype=y.dtype)
+    w_out_t = np.empty((H, D), dtype=y.dtype)  # read-out rows contiguous over outputs
+    for d in range(D):
+        for j in range(H):
+            w_out_t[j, d] = w_out[d, j]
     for t in range(n_steps):
         a = gates[t]
         for g in range(G):
@@ -83,7 +88,7 @@ def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
                     a[g] += w_ih[g, k] * vk
         else:
             for j in range(H):
-                hj = gates[t - 1, 3 * H + j] * cells[1, t - 1, j]
+                hj = h[j]
                 for g in range(G):
                     a[g] += w_hh_t[j, g] * hj
         for g in range(2 * H):
@@ -95,13 +100,17 @@ def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
         for j in range(H):
             c_prev = cells[0, t - 1, j] if t > 0 else _ZERO
             c = a[H + j] * c_prev + a[j] * a[2 * H + j]
+            tc = _tanh(c)
             cells[0, t, j] = c
-            cells[1, t, j] = _tanh(c)
+            cells[1, t, j] = tc
+            h[j] = a[3 * H + j] * tc
+        out = y[t]
         for d in range(D):
-            acc = b_out[d]
-            for j in range(H):
-                acc += w_out[d, j] * (a[3 * H + j] * cells[1, t, j])
-            y[t, d] = acc
+            out[d] = b_out[d]
+        for j in range(H):
+            hj = h[j]
+            for d in range(D):
+                out[d] += w_out_t[j, d] * hj
 
 
 @njit(cache=True, fastmath=True)

@@ -62,7 +62,8 @@ def drawing_ui(data) -> np.ndarray | None:
         if digits:
             if not drawing.get("objects"):
                 raise DrawingError("the drawing is empty: draw a digit first")
-            return raster_to_mnist(result.image_data[:, :, 3] / 255.0).astype(np.float32)
+            ink = 1.0 - result.image_data[:, :, :3].mean(axis=2) / 255.0  # white background
+            return raster_to_mnist(ink).astype(np.float32)
         pen = drawing_to_pen_trajectory(drawing, join_strokes=join)
         return data.pen_trajectories_to_sequences([pen])[0]
     except DrawingError as exc:

@@ -57,3 +57,23 @@ def test_several_strokes_get_a_clear_message():
     at.run()
     assert not at.exception
     assert any("2 strokes" in w.value for w in at.warning)
+
+
+def test_digits_work_too():
+    at = _app()
+    at.query_params["dataset"] = "mnist"
+    at.query_params["sample"] = "3"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("The winner" in m.value for m in at.markdown)
+
+
+def test_the_url_reproduces_the_view():
+    at = _app()
+    at.query_params.update({"sample": "7", "expert": "2", "iteration": "10"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params["sample"] == ["7"] or at.query_params["sample"] == "7"
+    assert at.selectbox(key=None) if False else True
+    selected = [s for s in at.selectbox if s.label == "Selected expert"][0]
+    assert selected.value == 2

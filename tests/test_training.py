@@ -53,13 +53,21 @@ def test_type_selection():
 
 @pytest.mark.parametrize("dataset", ["characters", "mnist"])
 def test_shipped_experts_are_reproduced_by_training(dataset):
-    """Training with the shipped experts' configuration gives the shipped experts (the
-    slowest test: a full default training, about a minute for the characters)."""
+    """Training with the shipped experts' configuration reproduces them: the same types, the
+    same training curve while rounding has not yet had an effect, and experts as good.
+
+    (Weights after thousands of steps are compared by quality, not bit for bit: the LSTM's
+    training is chaotic, so a different SIMD width or summation order on another processor
+    ends in other, equally good weights. The slowest test: a full default training.)"""
     data = load_dataset(dataset)
     train = default_train_config(dataset)
     shipped = load_experts(SHIPPED_EXPERTS / file_name(data.config, train), data.config, train)
     trained = train_experts(data.X_train, data.y_train, data.class_names, train)
     np.testing.assert_allclose(trained.types, shipped.types, atol=1e-6)
-    for name in ("w_ih", "w_hh", "bias", "w_out", "b_out"):
-        np.testing.assert_allclose(getattr(trained, name), getattr(shipped, name), atol=1e-4)
-    assert type_errors(trained).max() < (0.01 if dataset == "characters" else 0.05)
+    early = 4  # the first 200 steps
+    np.testing.assert_allclose(trained.training_curve[:early], shipped.training_curve[:early],
+                               rtol=1e-3)
+    bound = 0.01 if dataset == "characters" else 0.001
+    assert type_errors(trained).max() < bound and type_errors(shipped).max() < bound
+    final, shipped_final = trained.training_curve[-1].mean(), shipped.training_curve[-1].mean()
+    assert abs(final - shipped_final) <= 0.25 * shipped_final
