@@ -147,8 +147,17 @@ if st.session_state.get("_last_target") != key:  # a new target: the race starts
     if st.session_state.get("_seen_target"):
         st.session_state["iteration"] = 0
     st.session_state["_seen_target"] = True
-iteration = int(st.session_state["iteration"])
-fig = arena_figure(record, 0, selected, truth, 0 if iteration < 0 else iteration)
+last = record.errors.shape[2] - 1
+steps = st.columns([1, 1, 6])
+if steps[0].button("◀ step back", use_container_width=True):
+    st.session_state["iteration"] = max(0, int(st.session_state["iteration"]) - 1)
+if steps[1].button("step forward ▶", use_container_width=True):
+    st.session_state["iteration"] = min(last, max(0, int(st.session_state["iteration"])) + 1)
+iteration = min(last, max(0, int(st.session_state["iteration"])))
+steps[2].caption(f"Shown from iteration {iteration}; ▶ play and the slider under the figure run "
+                 f"in your browser.")
+cached.sync_url()
+fig = arena_figure(record, 0, selected, truth, iteration)
 st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False})
 export_ui(record, fig)

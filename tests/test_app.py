@@ -77,3 +77,15 @@ def test_the_url_reproduces_the_view():
     assert at.selectbox(key=None) if False else True
     selected = [s for s in at.selectbox if s.label == "Selected expert"][0]
     assert selected.value == 2
+
+
+def test_step_buttons_move_the_iteration():
+    at = _app()
+    at.query_params.update({"sample": "4", "iteration": "10"})
+    at.run()
+    [b for b in at.button if b.label == "step forward ▶"][0].click().run()
+    assert at.session_state["iteration"] == 11
+    [b for b in at.button if b.label == "◀ step back"][0].click().run()
+    [b for b in at.button if b.label == "◀ step back"][0].click().run()
+    assert at.session_state["iteration"] == 9
+    assert not at.exception
