@@ -106,3 +106,29 @@ def test_shipped_experts_load():
     for f in files:
         experts = load_experts(f)
         assert experts.n_experts == (20 if f.name.startswith("characters") else 10)
+
+
+def test_two_callers_at_once_train_once(tiny_dataset, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import mic_core.persistence as persistence
+    calls = []
+    real = persistence.train_experts
+
+    def slow_counting_train(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # both callers are waiting while one trains
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persistence, "train_experts", slow_counting_train)
+    config = replace(TINY_TRAIN, steps=10, seed=7)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        load_or_train(tiny_dataset, config, tmp_path))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(results) == 2
+    np.testing.assert_array_equal(results[0].w_hh, results[1].w_hh)
