@@ -53,11 +53,15 @@ def _add_expert_options(parser):
     parser.add_argument("--iterations", type=int, default=50, help="inversion iterations")
     parser.add_argument("--plain", action="store_true",
                         help="decide by the plain final error (no free ends)")
+    parser.add_argument("--trim-everything", action="store_true",
+                        help="characters: cut lead-in/lead-out strokes from every sequence "
+                             "(types, test samples, drawings); measured worse, for comparison")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _experts(args):
-    dataset = load_dataset(DataConfig(dataset=args.dataset))
+    dataset = load_dataset(DataConfig(dataset=args.dataset,
+                                      trim_connections=args.trim_everything))
     overrides = {"selection": args.selection, "seed": args.seed, "noise_in": args.noise_in,
                  "noise_out": args.noise_out}
     if args.steps is not None:
