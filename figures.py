@@ -72,18 +72,20 @@ def _shape_trace(sequence, image: bool, line=None, customdata=None, **common):
 
 
 def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = None,
-                 true_index: int | None = None, iteration: int | None = None) -> go.Figure:
+                 true_index: int | None = None, iteration: int | None = None,
+                 winner: int | None = None) -> go.Figure:
     """Every linked view of target ``n``'s inversion, animated over its iterations.
 
-    ``selected``: the expert shown large (the final winner by default); ``iteration``: the
-    frame shown first (the last by default).
+    ``winner``: the decided winner (the lowest final error by default); ``selected``: the
+    expert shown large (the winner by default); ``iteration``: the frame shown first (the last
+    by default).
     """
     names = list(record.class_names)
     E, I = record.errors.shape[1], record.errors.shape[2]
     errors, weights, recon = record.errors[n], record.mixture_weights[n], record.reconstructions[n]
     target = record.targets[n]
     image = _is_image(record)
-    winner = int(record.winners[n])
+    winner = int(record.winners[n]) if winner is None else winner
     selected = winner if selected is None else selected
     current = I - 1 if iteration is None else int(np.clip(iteration, 0, I - 1))
     cols, rows = _grid(E)

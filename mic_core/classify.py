@@ -104,17 +104,21 @@ class MICClassifier:
         model.classes_ = np.arange(experts.n_experts)
         return model
 
-    def final_errors(self, X) -> np.ndarray:
-        """(n_ts, n_experts) the deciding error of every expert (``decision_errors``)."""
+    def final_errors(self, X, progress=None) -> np.ndarray:
+        """(n_ts, n_experts) the deciding error of every expert (``decision_errors``), in
+        batches; ``progress(done, total)`` after each batch."""
         if not hasattr(self, "experts_"):
             raise ValueError("this MICClassifier is not fitted yet: call fit or from_experts")
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 3:
             raise ValueError(f"X must have shape (n_ts, sz, d), got {X.shape}")
-        chunks = [decision_errors(invert(self.experts_, X[i: i + self.batch_size],
-                                         self.inversion_config, record="final"),
-                                  self.standardiser, self.decision_rule)
-                  for i in range(0, len(X), self.batch_size)]
+        chunks = []
+        for i in range(0, len(X), self.batch_size):
+            record = invert(self.experts_, X[i: i + self.batch_size], self.inversion_config,
+                            record="final")
+            chunks.append(decision_errors(record, self.standardiser, self.decision_rule))
+            if progress is not None:
+                progress(min(i + self.batch_size, len(X)), len(X))
         return np.concatenate(chunks) if chunks else np.zeros((0, self.experts_.n_experts))
 
     def predict_proba(self, X) -> np.ndarray:

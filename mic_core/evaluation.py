@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mic_core.classify import DecisionRule, decision_errors
+from mic_core.classify import DecisionRule, MICClassifier
 from mic_core.data import Dataset, Standardiser, trim_connecting_strokes
 from mic_core.drawing import drawing_to_pen_trajectory, pen_trajectory_to_drawing
 from mic_core.expert import ExpertSet
-from mic_core.inversion import InversionConfig, invert
+from mic_core.inversion import InversionConfig
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,9 @@ def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
     With a ``standardiser`` (pen trajectories) the winner follows ``rule``
     (``classify.decision_errors``); without, the plain lowest final error."""
     start = time.perf_counter()
-    errors = []
-    for i in range(0, len(X), batch_size):
-        record = invert(expert_set, X[i: i + batch_size], config, record="final")
-        errors.append(decision_errors(record, standardiser, rule))
-        if progress is not None:
-            progress(min(i + batch_size, len(X)), len(X))
-    errors = np.concatenate(errors)
+    model = MICClassifier.from_experts(expert_set, inversion_config=config, decision_rule=rule,
+                                       standardiser=standardiser, batch_size=batch_size)
+    errors = model.final_errors(X, progress)
     seconds = time.perf_counter() - start
     predicted = errors.argmin(axis=1)
     C = expert_set.n_experts

@@ -10,6 +10,7 @@ from streamlit_drawable_canvas import st_canvas
 import cached
 from figures import arena_figure, shapes_figure
 from mic_core import DrawingError, drawing_to_pen_trajectory
+from mic_core.classify import decision_errors
 from mic_core.drawing import raster_to_mnist
 
 CANVAS_KEY = "canvas"
@@ -72,7 +73,7 @@ def drawing_ui(data) -> np.ndarray | None:
         return None
 
 
-def selected_expert(record, names) -> int:
+def selected_expert(names, winner: int) -> int:
     """The expert shown large: clicked in a view, or chosen here; the winner by default."""
     event = st.session_state.get("arena")
     if event and event.get("selection", {}).get("points"):
@@ -80,7 +81,6 @@ def selected_expert(record, names) -> int:
         custom = point.get("customdata")
         if custom is not None:
             st.session_state["expert"] = int(np.ravel(custom)[0])
-    winner = int(record.winners[0])
     current = int(st.session_state["expert"])
     options = list(range(len(names)))
     chosen = st.selectbox("Selected expert", options, index=current if current >= 0 else winner,
@@ -126,17 +126,24 @@ if target is None:
 record = cached.inversion(data.name, train, np.ascontiguousarray(target, np.float32).tobytes(),
                           target.shape)
 names = list(record.class_names)
-winner = names[int(record.winners[0])]
+# the decision: the same rule as the CLI and the evaluation (free ends for pen trajectories)
+deciding = decision_errors(record, data.standardiser)[0]
+winner_index = int(deciding.argmin())
+winner = names[winner_index]
 with right:
     verdict = f"## The winner: **{winner}**"
     if truth is not None:
         verdict += " ✓" if names[truth] == winner else f" (the sample is a **{names[truth]}**)"
     st.markdown(verdict)
-    ranking = np.argsort(record.final_errors[0])[:3]
-    st.caption("Closest: " + ", ".join(f"{names[e]} ({record.final_errors[0, e]:.4f})"
-                                       for e in ranking) + ". Press ▶ play under the figure "
-               "to watch the 50 iterations; click an expert to select it.")
-    selected = selected_expert(record, names)
+    ranking = np.argsort(deciding)[:3]
+    plain = int(record.winners[0])
+    note = "" if plain == winner_index else (
+        f" Decided with free ends (a letter drawn without its connecting strokes): by the "
+        f"plain reconstruction error, {names[plain]} would lead.")
+    st.caption("Closest: " + ", ".join(f"{names[e]} ({deciding[e]:.4f})" for e in ranking) +
+               "." + note + " Press ▶ play under the figure to watch the 50 iterations; "
+               "click an expert to select it.")
+    selected = selected_expert(names, winner_index)
     st.plotly_chart(shapes_figure(experts.types[selected],
                                   [f"type {k + 1}" for k in range(experts.config.n_types)],
                                   height=160), key="types")
@@ -157,7 +164,7 @@ iteration = min(last, max(0, int(st.session_state["iteration"])))
 steps[2].caption(f"Shown from iteration {iteration}; ▶ play and the slider under the figure run "
                  f"in your browser.")
 cached.sync_url()
-fig = arena_figure(record, 0, selected, truth, iteration)
+fig = arena_figure(record, 0, selected, truth, iteration, winner=winner_index)
 st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False})
 export_ui(record, fig)
