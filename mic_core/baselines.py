@@ -75,14 +75,16 @@ class _ForwardLSTM(nn.Module):
 
 
 class ForwardLSTMClassifier:
-    """A forward LSTM classifier trained with cross-entropy (full batch, Adam, seeded)."""
+    """A forward LSTM classifier trained with cross-entropy (Adam, seeded): full batch, or
+    ``steps`` random minibatches of ``batch_size`` (for a whole training pool)."""
 
     def __init__(self, hidden_size: int = 200, steps: int = 300, learning_rate: float = 0.01,
-                 seed: int = 42):
+                 seed: int = 42, batch_size: int | None = None):
         self.hidden_size = hidden_size
         self.steps = steps
         self.learning_rate = learning_rate
         self.seed = seed
+        self.batch_size = batch_size
 
     def fit(self, X, y) -> "ForwardLSTMClassifier":
         X = torch.from_numpy(_check_X(X))
@@ -93,9 +95,13 @@ class ForwardLSTMClassifier:
         self.model_ = _ForwardLSTM(X.shape[2], self.hidden_size, len(self.classes_))
         torch.random.set_rng_state(generator_state)  # leave the caller's generator alone
         optimiser = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
+        rng = np.random.RandomState(self.seed)
         for _ in range(self.steps):
+            batch = slice(None)
+            if self.batch_size is not None and self.batch_size < len(X):
+                batch = torch.from_numpy(rng.choice(len(X), self.batch_size, replace=False))
             optimiser.zero_grad()
-            loss = nn.functional.cross_entropy(self.model_(X), target)
+            loss = nn.functional.cross_entropy(self.model_(X[batch]), target[batch])
             loss.backward()
             optimiser.step()
         self.model_.eval()

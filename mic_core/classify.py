@@ -107,19 +107,28 @@ class MICClassifier:
     def final_errors(self, X, progress=None) -> np.ndarray:
         """(n_ts, n_experts) the deciding error of every expert (``decision_errors``), in
         batches; ``progress(done, total)`` after each batch."""
+        return self.inversion_errors(X, progress)[1]
+
+    def inversion_errors(self, X, progress=None) -> tuple[np.ndarray, np.ndarray]:
+        """(reconstruction errors, deciding errors), each (n_ts, n_experts): the plain final
+        error of every expert's reconstruction, and the error that decides."""
         if not hasattr(self, "experts_"):
             raise ValueError("this MICClassifier is not fitted yet: call fit or from_experts")
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 3:
             raise ValueError(f"X must have shape (n_ts, sz, d), got {X.shape}")
-        chunks = []
+        plain, deciding = [], []
         for i in range(0, len(X), self.batch_size):
             record = invert(self.experts_, X[i: i + self.batch_size], self.inversion_config,
                             record="final")
-            chunks.append(decision_errors(record, self.standardiser, self.decision_rule))
+            plain.append(record.final_errors)
+            deciding.append(decision_errors(record, self.standardiser, self.decision_rule))
             if progress is not None:
                 progress(min(i + self.batch_size, len(X)), len(X))
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.experts_.n_experts))
+        if not plain:
+            empty = np.zeros((0, self.experts_.n_experts))
+            return empty, empty
+        return np.concatenate(plain), np.concatenate(deciding)
 
     def predict_proba(self, X) -> np.ndarray:
         scores = -self.final_errors(X) / self.temperature

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -147,6 +148,47 @@ def cmd_bench(args):
     print(json.dumps(result, indent=None if args.json else 2))
 
 
+def _protocol(args):
+    from mic_core.experiments import Protocol
+    return Protocol(iterations=args.iterations, train_steps=args.train_steps, limit=args.limit,
+                    forward_lstm_steps=args.forward_lstm_steps,
+                    forward_lstm_full_steps=args.forward_lstm_full_steps)
+
+
+def cmd_experiments(args):
+    from mic_core.experiments import grid, run_grid
+    protocol = _protocol(args)
+    try:
+        jobs = grid(args.dataset, args.selection, args.seeds, args.noise_in, args.noise_out,
+                    args.methods)
+        bar = _progress_bar("jobs")
+        ran = run_grid(jobs, protocol, args.methods, args.results, args.cache_dir,
+                       args.workers, args.executor, args.ray_address,
+                       progress=lambda done, total, what: bar(done, total, what))
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    result = {"protocol": protocol.name, "jobs": len(jobs), "ran": ran,
+              "results": str(args.results)}
+    _emit(args, result, f"{ran} of {len(jobs)} jobs ran (protocol {protocol.name}); "
+                        f"results in {args.results}")
+
+
+def cmd_report(args):
+    from mic_core import reports
+    from mic_core.experiments import read_results
+    try:
+        table = read_results(args.results)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    table = table[table["protocol"] == args.protocol]
+    if table.empty:
+        raise SystemExit(f"error: {args.results} holds no rows of protocol {args.protocol}")
+    if args.json:
+        print(json.dumps(reports.report_dict(table)))
+    else:
+        print(reports.report_markdown(table))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mic_core",
                                      description="Modular Inverse Classification engine")
@@ -178,6 +220,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller sizes, for CI")
     p.add_argument("--json", action="store_true", help="compact JSON")
     p.set_defaults(func=cmd_bench)
+    from mic_core.experiments import METHODS, NOISE_IN, RESULTS, SEEDS, TEST_LIMIT
+    p = commands.add_parser("experiments", help="run (or resume) the paper's experiment grid",
+                            description="Train and evaluate every cell of the grid; rows are "
+                            "appended to the results table as jobs finish, and a rerun skips "
+                            "what is done.")
+    p.add_argument("--dataset", nargs="+", choices=DATASETS, default=list(DATASETS))
+    p.add_argument("--selection", nargs="+", choices=SELECTIONS, default=list(SELECTIONS))
+    p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    p.add_argument("--noise-in", nargs="+", type=float, default=list(NOISE_IN))
+    p.add_argument("--noise-out", nargs="+", default=["0", "data"],
+                   help="output noise values; 'data' is the data set's own value")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--limit", type=int, default=None,
+                   help=f"held-out samples per cell (default {TEST_LIMIT})")
+    p.add_argument("--iterations", type=int, default=50, help="inversion iterations of mic")
+    p.add_argument("--train-steps", type=int, default=None,
+                   help="expert training steps (default: the data set's default)")
+    p.add_argument("--forward-lstm-steps", type=int, default=300)
+    p.add_argument("--forward-lstm-full-steps", type=int, default=1500)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes (one core each); 1 runs in this process")
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--ray-address", default=None,
+                   help="a running Ray cluster (default: start a local one)")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--cache-dir", type=Path, default=None)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_experiments)
+
+    p = commands.add_parser("report", help="the paper's tables from the results table")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--protocol", default="paper", help="whose rows to report")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of markdown")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

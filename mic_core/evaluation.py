@@ -23,12 +23,37 @@ class Evaluation:
     confusion: np.ndarray  # (n_classes, n_classes): rows true class, columns predicted
     mean_final_error: float  # mean over samples of the winning expert's deciding error
     seconds: float  # wall time of the inversions
+    reconstruction_errors: np.ndarray | None = None  # (n_test, n_experts) plain final errors
+    accuracy_plain: float | None = None  # decided by the plain final error instead
+    predicted: np.ndarray | None = None  # (n_test,) the winning class of every sample
 
     def summary(self) -> dict:
         """JSON-ready numbers."""
         return {"accuracy": self.accuracy, "n_test": self.n_test,
                 "mean_final_error": self.mean_final_error, "seconds": self.seconds,
                 "per_class_accuracy": self.per_class_accuracy}
+
+
+def score_predictions(y_true: np.ndarray, y_predicted: np.ndarray, class_names):
+    """(accuracy, per-class accuracy {name: value}, confusion (C, C) rows true, columns
+    predicted) of any classifier's class indices."""
+    C = len(class_names)
+    confusion = np.zeros((C, C), dtype=np.int64)
+    np.add.at(confusion, (np.asarray(y_true), np.asarray(y_predicted)), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.diag(confusion) / confusion.sum(axis=1)
+    accuracy = float(np.mean(np.asarray(y_true) == np.asarray(y_predicted)))
+    return accuracy, {name: float(a) for name, a in zip(class_names, per_class)}, confusion
+
+
+def mean_error_matrix(errors: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """(experts, classes) mean of ``errors`` (n, experts) over the samples of each class
+    (NaN for a class without samples): the paper's loss heat map."""
+    matrix = np.full((errors.shape[1], n_classes), np.nan)
+    for c in range(n_classes):
+        if np.any(y == c):
+            matrix[:, c] = errors[y == c].mean(axis=0)
+    return matrix
 
 
 def seeded_subset(n: int, limit: int | None, seed: int) -> np.ndarray:
@@ -49,22 +74,20 @@ def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
     start = time.perf_counter()
     model = MICClassifier.from_experts(expert_set, inversion_config=config, decision_rule=rule,
                                        standardiser=standardiser, batch_size=batch_size)
-    errors = model.final_errors(X, progress)
+    plain, errors = model.inversion_errors(X, progress)
     seconds = time.perf_counter() - start
     predicted = errors.argmin(axis=1)
-    C = expert_set.n_experts
-    confusion = np.zeros((C, C), dtype=np.int64)
-    np.add.at(confusion, (y, predicted), 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.diag(confusion) / confusion.sum(axis=1)
+    accuracy, per_class, confusion = score_predictions(y, predicted, expert_set.class_names)
     return Evaluation(
-        accuracy=float(np.mean(predicted == y)),
+        accuracy=accuracy,
         n_test=len(y),
-        per_class_accuracy={name: float(a) for name, a in zip(expert_set.class_names,
-                                                               per_class)},
+        per_class_accuracy=per_class,
         confusion=confusion,
-        mean_final_error=float(errors.min(axis=1).mean()),
+        mean_final_error=float(errors.min(axis=1).mean()) if len(y) else float("nan"),
         seconds=seconds,
+        reconstruction_errors=plain,
+        accuracy_plain=float(np.mean(plain.argmin(axis=1) == y)),
+        predicted=predicted,
     )
 
 

@@ -22,7 +22,8 @@ from filelock import FileLock
 
 from mic_core.data import DataConfig, Dataset
 from mic_core.expert import ExpertConfig, ExpertSet
-from mic_core.training import TrainConfig, TrainProgress, train_experts
+from mic_core.training import TrainConfig, TrainProgress, train_on_types
+from mic_core.type_selection import select_types
 
 FORMAT_VERSION = 1
 SHIPPED_EXPERTS = Path(__file__).resolve().parent.parent / "assets" / "experts"
@@ -50,20 +51,15 @@ def file_name(data: DataConfig, train: TrainConfig) -> str:
     return f"{data.dataset}-{train.selection}-seed{train.seed}-{digest}.npz"
 
 
-def save_experts(expert_set: ExpertSet, path: Path, data: DataConfig,
-                 train: TrainConfig) -> Path:
-    """Write ``expert_set`` to ``path`` atomically; returns the path."""
+def atomic_write(path: Path, write: Callable) -> Path:
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over
+    ``path``: a reader sees the old file or the whole new one, never half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = {**configuration(data, train), "expert": asdict(expert_set.config)}
-    arrays = {name: getattr(expert_set, name) for name in _ARRAYS}
-    if arrays["training_curve"] is None:
-        arrays["training_curve"] = np.zeros((0, expert_set.n_experts), dtype=np.float32)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=np.array(json.dumps(header, sort_keys=True)),
-                     class_names=np.array(expert_set.class_names), **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is shared
@@ -72,6 +68,18 @@ def save_experts(expert_set: ExpertSet, path: Path, data: DataConfig,
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_experts(expert_set: ExpertSet, path: Path, data: DataConfig,
+                 train: TrainConfig) -> Path:
+    """Write ``expert_set`` to ``path`` atomically; returns the path."""
+    header = {**configuration(data, train), "expert": asdict(expert_set.config)}
+    arrays = {name: getattr(expert_set, name) for name in _ARRAYS}
+    if arrays["training_curve"] is None:
+        arrays["training_curve"] = np.zeros((0, expert_set.n_experts), dtype=np.float32)
+    return atomic_write(path, lambda f: np.savez(
+        f, header=np.array(json.dumps(header, sort_keys=True)),
+        class_names=np.array(expert_set.class_names), **arrays))
 
 
 def load_experts(path: Path, data: DataConfig | None = None,
@@ -120,6 +128,36 @@ def find_experts(data: DataConfig, train: TrainConfig, cache_dir: Path | None = 
     return None
 
 
+def types_configuration(data: DataConfig, train: TrainConfig) -> dict:
+    """What fixes the types: the data, the selection, its seed and metric."""
+    return {"format_version": FORMAT_VERSION, "data": asdict(data),
+            "selection": train.selection, "seed": train.seed,
+            "cluster_metric": train.cluster_metric}
+
+
+def load_or_select_types(dataset: Dataset, train: TrainConfig,
+                         cache_dir: Path | None = None) -> np.ndarray:
+    """The types of ``train``'s selection, cached: DTW k-means takes ~20 s for characters,
+    and every noise setting of one selection and seed shares them."""
+    key = types_configuration(dataset.config, train)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = (Path(cache_dir or default_cache_dir()) /
+            f"types-{dataset.name}-{train.selection}-seed{train.seed}-{digest}.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if json.loads(str(f["header"])) == key:
+                    return f["types"]
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError):
+            pass  # missing or unusable: select anew
+        types = select_types(dataset.X_train, dataset.y_train, len(dataset.class_names),
+                             train.selection, train.seed, metric=train.cluster_metric)
+        atomic_write(path, lambda f: np.savez(
+            f, header=np.array(json.dumps(key, sort_keys=True)), types=types))
+        return types
+
+
 def load_or_train(dataset: Dataset, train: TrainConfig, cache_dir: Path | None = None,
                   progress: Callable[[TrainProgress], None] | None = None,
                   log: Callable[[str], None] = lambda message: None) -> ExpertSet:
@@ -137,7 +175,7 @@ def load_or_train(dataset: Dataset, train: TrainConfig, cache_dir: Path | None =
                 return load_experts(path, dataset.config, train)
             except ExpertFileError as exc:
                 log(f"retraining: {exc}")
-        expert_set = train_experts(dataset.X_train, dataset.y_train, dataset.class_names,
-                                   train, progress)
+        types = load_or_select_types(dataset, train, cache_dir)
+        expert_set = train_on_types(types, dataset.class_names, train, progress)
         save_experts(expert_set, path, dataset.config, train)
         return expert_set

@@ -16,6 +16,8 @@ CLASSIFIERS = {
     "nn_mse": NearestNeighbourMSE,
     "nn_dtw": NearestNeighbourDTW,
     "forward_lstm": lambda: ForwardLSTMClassifier(hidden_size=16, steps=150),
+    "forward_lstm_minibatch": lambda: ForwardLSTMClassifier(hidden_size=16, steps=150,
+                                                            batch_size=8),
 }
 
 

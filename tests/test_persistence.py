@@ -114,14 +114,14 @@ def test_two_callers_at_once_train_once(tiny_dataset, tmp_path, monkeypatch):
 
     import mic_core.persistence as persistence
     calls = []
-    real = persistence.train_experts
+    real = persistence.train_on_types
 
     def slow_counting_train(*args, **kwargs):
         calls.append(1)
         time.sleep(0.5)  # both callers are waiting while one trains
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(persistence, "train_experts", slow_counting_train)
+    monkeypatch.setattr(persistence, "train_on_types", slow_counting_train)
     config = replace(TINY_TRAIN, steps=10, seed=7)
     results = []
     threads = [threading.Thread(target=lambda: results.append(
@@ -132,3 +132,22 @@ def test_two_callers_at_once_train_once(tiny_dataset, tmp_path, monkeypatch):
         t.join()
     assert len(calls) == 1 and len(results) == 2
     np.testing.assert_array_equal(results[0].w_hh, results[1].w_hh)
+
+
+def test_types_are_selected_once_and_read_back(tiny_dataset, tmp_path, monkeypatch):
+    import mic_core.persistence as persistence
+    from mic_core.type_selection import select_types
+    config = replace(TINY_TRAIN, seed=11)
+    first = persistence.load_or_select_types(tiny_dataset, config, tmp_path)
+    expected = select_types(tiny_dataset.X_train, tiny_dataset.y_train, 3, config.selection,
+                            config.seed, metric=config.cluster_metric)
+    np.testing.assert_array_equal(first, expected)
+    monkeypatch.setattr(persistence, "select_types", lambda *a, **k: 1 / 0)  # must not run
+    np.testing.assert_array_equal(
+        persistence.load_or_select_types(tiny_dataset, replace(config, noise_in=0.2), tmp_path),
+        expected)
+    (cached,) = tmp_path.glob("types-*.npz")
+    cached.write_bytes(b"not a zip")  # unusable: selected anew
+    monkeypatch.undo()
+    np.testing.assert_array_equal(
+        persistence.load_or_select_types(tiny_dataset, config, tmp_path), expected)
