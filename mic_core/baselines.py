@@ -76,11 +76,14 @@ class _ForwardLSTM(nn.Module):
 
 class ForwardLSTMClassifier:
     """A forward LSTM classifier trained with cross-entropy (Adam, seeded): full batch, or
-    ``steps`` random minibatches of ``batch_size`` (for a whole training pool)."""
+    ``steps`` random minibatches of ``batch_size`` (for a whole training pool), with the
+    gradient's norm clipped to ``max_grad_norm`` if given."""
 
     def __init__(self, hidden_size: int = 200, steps: int = 300, learning_rate: float = 0.01,
-                 seed: int = 42, batch_size: int | None = None):
+                 seed: int = 42, batch_size: int | None = None,
+                 max_grad_norm: float | None = None):
         self.hidden_size = hidden_size
+        self.max_grad_norm = max_grad_norm
         self.steps = steps
         self.learning_rate = learning_rate
         self.seed = seed
@@ -103,6 +106,8 @@ class ForwardLSTMClassifier:
             optimiser.zero_grad()
             loss = nn.functional.cross_entropy(self.model_(X[batch]), target[batch])
             loss.backward()
+            if self.max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(self.model_.parameters(), self.max_grad_norm)
             optimiser.step()
         self.model_.eval()
         return self

@@ -62,6 +62,7 @@ class Protocol:
     forward_lstm_steps: int = 300  # full-batch Adam steps on the types
     forward_lstm_full_steps: int = 1500  # minibatch Adam steps on the whole training pool
     forward_lstm_full_batch: int = 64
+    forward_lstm_full_learning_rate: float = 0.003  # with gradients clipped to norm 1
 
     @property
     def name(self) -> str:
@@ -240,7 +241,9 @@ def _run_full(job: Job, protocol: Protocol, methods, cache_dir) -> list[dict]:
     X, y = _test_set(dataset, protocol)
     start = time.perf_counter()
     model = ForwardLSTMClassifier(steps=protocol.forward_lstm_full_steps,
-                                  batch_size=protocol.forward_lstm_full_batch, seed=job.seed)
+                                  batch_size=protocol.forward_lstm_full_batch,
+                                  learning_rate=protocol.forward_lstm_full_learning_rate,
+                                  max_grad_norm=1.0, seed=job.seed)
     model.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - start
     predicted = model.predict(X)
