@@ -86,3 +86,33 @@ def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) 
 
 def target_key(target: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(target, dtype=np.float32).tobytes()).hexdigest()
+
+
+def default_train(name: str) -> TrainConfig:
+    """The shipped configuration of a data set (clustered, seed 42, input noise 0.1)."""
+    return default_train_config(name)
+
+
+@st.cache_data(show_spinner="Inverting the gallery's samples…", max_entries=16)
+def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
+    """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
+    experts (final results only)."""
+    data = dataset(name)
+    own = np.flatnonzero(data.y_test == expert)[:count]
+    return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
+
+
+def results_table(path: str):
+    """The results table at ``path``, re-read only when the file changes."""
+    from pathlib import Path
+    file = Path(path)
+    return _results_table(path, file.stat().st_mtime_ns if file.exists() else 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _results_table(path: str, mtime: int):
+    from mic_core.experiments import read_results
+    return read_results(path)
+
+
+results_table.clear = _results_table.clear

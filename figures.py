@@ -188,14 +188,18 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
 
 
 def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figure:
-    """Small multiples of pen trajectories (T, 2) or digit images (28, 28)."""
+    """Small multiples of pen trajectories (T, 2) or digit images (28, 28); ``target``: one
+    pen trajectory drawn faintly under every subplot, or a list of them, one per subplot."""
     sequences = list(sequences)
+    targets = (target if isinstance(target, (list, tuple)) or
+               (target is not None and np.ndim(target) == 3) else [target] * len(sequences))
     fig = make_subplots(rows=1, cols=len(sequences), subplot_titles=titles,
                         horizontal_spacing=0.03)
     for i, s in enumerate(sequences):
         image = np.asarray(s).shape == (28, 28)
-        if target is not None and not image:
-            fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines",
+        under = targets[i]
+        if under is not None and not image:
+            fig.add_trace(go.Scatter(x=under[:, 0], y=under[:, 1], mode="lines",
                                      line=dict(color=TARGET, width=5)), row=1, col=i + 1)
         fig.add_trace(_shape_trace(np.asarray(s), image, line=dict(color=TRUE, width=3)),
                       row=1, col=i + 1)
@@ -216,4 +220,54 @@ def training_curve_figure(curve: np.ndarray, names, every: int = 50) -> go.Figur
                      for e, name in enumerate(names)])
     fig.update_layout(height=300, yaxis_type="log", xaxis_title="training step",
                       yaxis_title="loss (MSE)", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def matrix_figure(matrix: np.ndarray, rows, columns, row_title: str, column_title: str,
+                  colorscale: str = HEAT, text_format: str = ".2f", log_color: bool = False,
+                  mark_column_minimum: bool = False, height: int = 520) -> go.Figure:
+    """A labelled heat map (loss heat map, confusion matrix); numbers in the cells up to 10
+    rows (hover shows them always); ``log_color`` colours by log10 of the value; optionally
+    a ring on each column's lowest cell, so that a reader sees where the diagonal loses."""
+    matrix = np.asarray(matrix, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        color = np.log10(matrix) if log_color else matrix
+    fig = go.Figure(go.Heatmap(
+        z=color, x=list(columns), y=list(rows), customdata=matrix, colorscale=colorscale,
+        colorbar=dict(title="log₁₀" if log_color else None),
+        texttemplate=f"%{{customdata:{text_format}}}" if len(rows) <= 10 else None,
+        hovertemplate=f"{row_title} %{{y}}<br>{column_title} %{{x}}"
+                      f"<br>%{{customdata:{text_format}}}<extra></extra>"))
+    if mark_column_minimum:
+        seen = np.flatnonzero(~np.all(np.isnan(matrix), axis=0))
+        lowest = np.nanargmin(matrix[:, seen], axis=0)
+        own = lowest == seen
+        fig.add_trace(go.Scatter(
+            x=[columns[j] for j in seen], y=[rows[i] for i in lowest], mode="markers",
+            hoverinfo="skip",
+            marker=dict(symbol="circle-open", size=22, line=dict(width=3),
+                        color=[TRUE if o else LEADER for o in own])))
+    fig.update_yaxes(autorange="reversed", title=row_title, type="category")
+    fig.update_xaxes(title=column_title, type="category", side="top")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+                      plot_bgcolor="white")
+    return fig
+
+
+def iterations_figure(frame) -> go.Figure:
+    """Accuracy after 0 and after 50 inversion steps, per setting (frame from
+    ``reports.iterations_table``, base noise)."""
+    labels = [f"{d}, {s}" for d, s in zip(frame["dataset"], frame["selection"])]
+    fig = go.Figure([
+        go.Bar(name="0 steps (uniform vector)", x=labels, y=frame["accuracy_0"],
+               marker_color=OTHER),
+        go.Bar(name="50 steps (inversion)", x=labels, y=frame["accuracy_50"],
+               marker_color=TRUE),
+        go.Scatter(name="paper, 0 steps", x=labels, y=frame["paper_accuracy_0"],
+                   mode="markers", marker=dict(symbol="line-ew-open", size=30, color="#555")),
+        go.Scatter(name="paper, 50 steps", x=labels, y=frame["paper_accuracy_50"],
+                   mode="markers", marker=dict(symbol="line-ew-open", size=30, color=LEADER)),
+    ])
+    fig.update_layout(barmode="group", height=330, yaxis=dict(title="accuracy", range=[0, 1]),
+                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h"))
     return fig

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +17,8 @@ def _app():
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
 
 
-@pytest.mark.parametrize("page", ["pages/compete.py", "pages/experts.py", "pages/how_it_works.py"])
+@pytest.mark.parametrize("page", ["pages/compete.py", "pages/experts.py", "pages/experiments.py",
+                                  "pages/how_it_works.py"])
 def test_every_page_renders(page):
     at = _app().run()
     at.switch_page(page).run()
@@ -89,3 +91,20 @@ def test_step_buttons_move_the_iteration():
     [b for b in at.button if b.label == "◀ step back"][0].click().run()
     assert at.session_state["iteration"] == 9
     assert not at.exception
+
+
+def test_experiments_page_runs_a_small_grid_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIC_CACHE_DIR", str(tmp_path))
+    at = _app().run()
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception, at.exception
+    form = {w.label: w for w in at.selectbox if w.label in ("Data set", "Types")}
+    form["Types"].set_value("random")
+    limit = [w for w in at.number_input if w.label == "Held-out samples"][0]
+    limit.set_value(20)
+    [w for w in at.multiselect if w.label == "Methods"][0].set_value(["nn_mse"])
+    [b for b in at.button if b.label == "Run"][0].click().run()
+    assert not at.exception, at.exception
+    assert any("1 job(s) ran" in s.value for s in at.success), [s.value for s in at.success]
+    table = pd.read_csv(tmp_path / "experiments-app.csv")
+    assert table[["method", "selection", "n_test"]].values.tolist() == [["nn_mse", "random", 20]]

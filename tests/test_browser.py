@@ -117,3 +117,26 @@ def test_draw_wait_for_the_winner_and_play(app_url):
     print(json.dumps(metrics))
     assert not errors, errors
     assert len(frames) >= 10 and played == sorted(played)  # playback advanced in order
+
+
+def test_experiments_page_shows_the_stored_results(app_url):
+    OUT.mkdir(exist_ok=True)
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 4200})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url)
+        page.get_by_text("The winner:").or_(page.get_by_text("empty")).first.wait_for(
+            timeout=60_000)
+        started = time.perf_counter()
+        page.get_by_role("link", name="Experiments").click()
+        page.get_by_text("The paper's summary table, with our numbers").wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").nth(3).wait_for(timeout=60_000)  # heat maps drawn
+        seconds = time.perf_counter() - started
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(OUT / "experiments.png"))
+        browser.close()
+    print(json.dumps({"experiments_page_seconds": seconds}))
+    assert not errors, errors

@@ -19,7 +19,8 @@ def run_cli(*args, cache_dir):
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("command", ["train", "classify", "evaluate", "bench"])
+@pytest.mark.parametrize("command", ["train", "classify", "evaluate", "bench", "experiments",
+                                     "report"])
 def test_help(command):
     out = subprocess.run([sys.executable, "-m", "mic_core", command, "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
@@ -58,3 +59,36 @@ def test_evaluate_a_subset(tmp_path):
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["n_test"] == 40 and 0.7 <= result["accuracy"] <= 1.0
+
+
+def test_a_quick_subset_of_the_experiments_then_its_report(tmp_path):
+    """The CI-sized grid: both selections, two input noises, the fast methods."""
+    results = tmp_path / "experiments.csv"
+    args = ["experiments", "--dataset", "characters", "--seeds", "42", "--noise-in", "0", "0.1",
+            "--noise-out", "0", "--methods", "mic", "mic_0", "nn_mse", "--limit", "30",
+            "--train-steps", "100", "--workers", "2", "--results", str(results), "--json"]
+    out = run_cli(*args, cache_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["jobs"] == result["ran"] == 6  # 2 selections x (2 cells + 1 types job)
+    assert "jobs [" in out.stderr  # the progress bar
+    again = json.loads(run_cli(*args, cache_dir=tmp_path).stdout)
+    assert again["ran"] == 0  # resumed: nothing left to do
+    report = subprocess.run([sys.executable, "-m", "mic_core", "report", "--results",
+                             str(results), "--protocol", result["protocol"], "--json"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    summary = json.loads(report.stdout)["summary"]
+    assert [(r["dataset"], r["selection"]) for r in summary] == [("characters", "clustered"),
+                                                                 ("characters", "random")]
+    text = subprocess.run([sys.executable, "-m", "mic_core", "report", "--results",
+                           str(results), "--protocol", result["protocol"]], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120).stdout
+    assert "## Summary" in text and "## characters, random: noise" in text
+
+
+def test_report_without_results_says_so(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mic_core", "report", "--results",
+                          str(tmp_path / "none.csv")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode != 0 and "no rows of protocol paper" in out.stderr

@@ -1,0 +1,84 @@
+"""The report tables against a small results table whose answers are known by hand."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mic_core import reports
+
+NAMES = ["a", "b", "c"]
+
+
+def _row(method, accuracy, seed, selection="clustered", noise_in=0.0, noise_out=0.0,
+         mean_error=0.1, matrix=None, confusion=None):
+    matrix = np.eye(3) * 0.1 + 0.5 if matrix is None else matrix
+    confusion = np.diag([5, 5, 5]) if confusion is None else confusion
+    return {"protocol": "paper", "dataset": "characters", "selection": selection,
+            "noise_in": noise_in, "noise_out": noise_out, "seed": seed, "method": method,
+            "accuracy": accuracy, "mean_error": mean_error, "n_test": 15,
+            "per_class_accuracy": json.dumps({n: accuracy for n in NAMES}),
+            "confusion": json.dumps(np.asarray(confusion).tolist()),
+            "error_matrix": json.dumps(np.asarray(matrix).tolist()),
+            "type_error_matrix": json.dumps(np.asarray(matrix).tolist())}
+
+
+@pytest.fixture
+def table():
+    rows = []
+    for seed, (base, noisy, nn) in zip((42, 142), ((0.70, 0.80, 0.75), (0.72, 0.90, 0.77))):
+        rows += [_row("mic", base, seed), _row("mic_0", base - 0.2, seed, mean_error=0.5),
+                 _row("mic", noisy, seed, noise_in=0.1), _row("nn_mse", nn, seed, noise_in=None,
+                                                              noise_out=None)]
+    # the best single model sits in another noise setting than the best average
+    rows.append(_row("mic", 0.95, 242, noise_in=0.2))
+    rows.append(_row("mic", 0.40, 342, noise_in=0.2))
+    return pd.DataFrame(rows)
+
+
+def test_summary_against_hand_computed_numbers(table):
+    (row,) = reports.summary_table(table).to_dict(orient="records")
+    assert row["mic_base"] == "0.710 ± 0.014"
+    assert row["mic_best_average"] == "0.850 ± 0.071"  # noise in 0.1: mean 0.85 > 0.675
+    assert row["best_noise"] == "in 0.1, out 0"
+    assert row["mic_best_single"] == "0.950" and "seed 242" in row["best_single_model"]
+    assert row["nn_mse"] == "0.760 ± 0.014" and row["mic_beats_nn"]
+    assert row["paper_nn"] == 0.927 and row["forward_lstm"] == "–"
+
+
+def test_iterations_table(table):
+    base = reports.iterations_table(table).query("noise_in == 0 and noise_out == 0")
+    assert base["accuracy_0"].item() == pytest.approx(0.51)
+    assert base["accuracy_50"].item() == pytest.approx(0.71)
+    assert base["mean_error_0"].item() == pytest.approx(0.5)
+    assert base["paper_accuracy_50"].item() == 0.880
+
+
+def test_heat_map_diagonal_share():
+    matrix = np.array([[0.1, 0.9, 0.9], [0.5, 0.2, 0.1], [0.5, 0.9, 0.3]])  # class c: b wins
+    table = pd.DataFrame([_row("mic", 0.9, 42, matrix=matrix)])
+    mean, names, share, per_seed = reports.heat_map(table, "characters", "clustered", 0, 0)
+    np.testing.assert_allclose(mean, matrix)
+    assert names == NAMES and share == pytest.approx(2 / 3) and per_seed == pytest.approx(2 / 3)
+
+
+def test_hard_pairs_add_both_directions():
+    confusion = np.array([[5, 3, 0], [1, 5, 0], [0, 2, 5]])
+    pairs = reports.hard_pairs(confusion, NAMES, top=2)
+    assert pairs["pair"].tolist() == ["a/b", "b/c"]
+    assert pairs["confused"].tolist() == [4, 2]
+    assert pairs["share_of_errors"].iloc[0] == pytest.approx(4 / 6)
+
+
+def test_markdown_report_names_every_part(table):
+    text = reports.report_markdown(table)
+    for heading in ("## Summary", "## 0 vs 50", "## characters, clustered: noise",
+                    "own expert lowest", "Most confused pairs"):
+        assert heading in text
+
+
+def test_heat_map_skips_classes_missing_from_a_small_subset():
+    matrix = np.array([[0.1, np.nan, 0.9], [0.5, np.nan, 0.1], [0.5, np.nan, 0.3]])
+    table = pd.DataFrame([_row("mic", 0.9, 42, matrix=matrix)])
+    _, _, share, _ = reports.heat_map(table, "characters", "clustered", 0, 0)
+    assert share == pytest.approx(1 / 2)  # a: own expert lowest; c: b's expert lower
