@@ -58,6 +58,13 @@ else:
         st.plotly_chart(iterations_figure(base), key="iterations")
     st.dataframe(steps, hide_index=True, width="stretch")
 
+    st.subheader("Letters: the paper's rule vs the app's free ends")
+    st.caption("The same inversions decided two ways: the lowest final error (the paper), or "
+               "free ends (the app: a reconstruction may leave out up to a quarter of its "
+               "path at either end, at a price; made for drawings without connecting "
+               "strokes).")
+    st.dataframe(reports.free_ends_table(rows).round(4), hide_index=True)
+
     st.header("One setting in detail")
     settings = [s for s in reports.SETTINGS
                 if ((rows["dataset"] == s[0]) & (rows["selection"] == s[1])).any()]

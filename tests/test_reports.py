@@ -82,3 +82,12 @@ def test_heat_map_skips_classes_missing_from_a_small_subset():
     table = pd.DataFrame([_row("mic", 0.9, 42, matrix=matrix)])
     _, _, share, _ = reports.heat_map(table, "characters", "clustered", 0, 0)
     assert share == pytest.approx(1 / 2)  # a: own expert lowest; c: b's expert lower
+
+
+def test_free_ends_table_sets_the_two_rules_side_by_side(table):
+    rows = pd.concat([table, pd.DataFrame([_row("mic_free_ends", 0.60, 42),
+                                           _row("mic_free_ends", 0.70, 142)])])
+    frame = reports.free_ends_table(rows)
+    base = frame[(frame["noise_in"] == 0) & (frame["noise_out"] == 0)]
+    assert base["lowest error (paper)"].item() == pytest.approx(0.71)
+    assert base["free ends (app)"].item() == pytest.approx(0.65)
