@@ -17,13 +17,10 @@ skips what is done and an interrupted grid resumes.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
-import os
-import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -110,13 +107,13 @@ class Job:
 
 def _key(protocol, dataset, selection, noise_in, noise_out, seed, method) -> tuple:
     """The same tuple for a job and for its row read back from CSV (empty where absent)."""
+    def blank(x):
+        return x is None or x == "" or (isinstance(x, float) and math.isnan(x))
+
     def number(x):
-        if x is None or x == "" or (isinstance(x, float) and math.isnan(x)):
-            return ""
-        return f"{float(x):g}"
-    return (str(protocol), str(dataset), "" if selection in (None, "") or selection != selection
-            else str(selection), number(noise_in), number(noise_out), str(int(float(seed))),
-            str(method))
+        return "" if blank(x) else f"{float(x):g}"
+    return (str(protocol), str(dataset), "" if blank(selection) else str(selection),
+            number(noise_in), number(noise_out), str(int(float(seed))), str(method))
 
 
 def grid(datasets: Iterable[str] = DATASETS, selections: Iterable[str] = SELECTIONS,

@@ -3,7 +3,6 @@ table; a reconstruction gallery; a small run of your own, with progress."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import cached

@@ -9,7 +9,7 @@ import pytest
 from mic_core.baselines import NearestNeighbourMSE
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import evaluate, seeded_subset
-from mic_core.experiments import (COLUMNS, METHODS, Job, Protocol, append_results, grid,
+from mic_core.experiments import (COLUMNS, METHODS, Protocol, append_results, grid,
                                   read_results, run_grid)
 from mic_core.inversion import InversionConfig
 from mic_core.persistence import load_or_select_types, load_or_train

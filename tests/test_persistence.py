@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from mic_core.data import DataConfig
 from mic_core.persistence import (ExpertFileError, file_name, load_experts, load_or_train,
                                   save_experts)
 from conftest import TINY_TRAIN
