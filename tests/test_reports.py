@@ -43,6 +43,8 @@ def test_summary_against_hand_computed_numbers(table):
     assert row["best_noise"] == "in 0.1, out 0"
     assert row["mic_best_single"] == "0.950" and "seed 242" in row["best_single_model"]
     assert row["nn_mse"] == "0.760 ± 0.014" and row["mic_beats_nn"]
+    assert row["mic_minus_nn"] == pytest.approx(0.09)
+    assert row["seeds_mic_above_nn"] == "2/2"  # 0.80 > 0.75 and 0.90 > 0.77, same seeds
     assert row["paper_nn"] == 0.927 and row["forward_lstm"] == "–"
 
 
