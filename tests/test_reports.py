@@ -16,7 +16,8 @@ def _row(method, accuracy, seed, selection="clustered", noise_in=0.0, noise_out=
     confusion = np.diag([5, 5, 5]) if confusion is None else confusion
     return {"protocol": "paper", "dataset": "characters", "selection": selection,
             "noise_in": noise_in, "noise_out": noise_out, "seed": seed, "method": method,
-            "accuracy": accuracy, "mean_error": mean_error, "n_test": 15,
+            "accuracy": accuracy, "mean_error": mean_error, "n_test": 15, "seconds": 1.0,
+            "fit_seconds": 0.0,
             "per_class_accuracy": json.dumps({n: accuracy for n in NAMES}),
             "confusion": json.dumps(np.asarray(confusion).tolist()),
             "error_matrix": json.dumps(np.asarray(matrix).tolist()),
@@ -93,3 +94,12 @@ def test_free_ends_table_sets_the_two_rules_side_by_side(table):
     base = frame[(frame["noise_in"] == 0) & (frame["noise_out"] == 0)]
     assert base["lowest error (paper)"].item() == pytest.approx(0.71)
     assert base["free ends (app)"].item() == pytest.approx(0.65)
+
+
+def test_job_hours_count_a_cells_training_once():
+    rows = [dict(_row("mic", 0.9, 42), seconds=100.0, fit_seconds=60.0),
+            dict(_row("mic_0", 0.8, 42), seconds=65.0, fit_seconds=60.0),
+            dict(_row("mic_free_ends", 0.9, 42), seconds=100.0, fit_seconds=60.0),
+            dict(_row("nn_mse", 0.8, 42, noise_in=None, noise_out=None), seconds=20.0,
+                 fit_seconds=0.0)]
+    assert reports.job_hours(pd.DataFrame(rows)) == pytest.approx((100 + 5 + 20) / 3600)
