@@ -24,7 +24,6 @@ class Evaluation:
     mean_final_error: float  # mean over samples of the winning expert's deciding error
     seconds: float  # wall time of the inversions
     reconstruction_errors: np.ndarray | None = None  # (n_test, n_experts) plain final errors
-    accuracy_plain: float | None = None  # decided by the plain final error instead
     predicted: np.ndarray | None = None  # (n_test,) the winning class of every sample
 
     def summary(self) -> dict:
@@ -86,7 +85,6 @@ def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
         mean_final_error=float(errors.min(axis=1).mean()) if len(y) else float("nan"),
         seconds=seconds,
         reconstruction_errors=plain,
-        accuracy_plain=float(np.mean(plain.argmin(axis=1) == y)),
         predicted=predicted,
     )
 
