@@ -1,6 +1,7 @@
 """Speed and accuracy benchmark of the engine; ``python -m mic_core bench [--quick]``.
 
-Prints one JSON object. Every figure is measured in this run on this machine:
+Prints one JSON object. Every figure is measured in this run on this machine (``cpu``: the
+processor numba compiles for, e.g. znver4 with AVX-512; ``blas_kernel``: OpenBLAS's choice):
 - single_ms: median latency of one character target in all 20 experts, 50 iterations, full
   record (what the app asks for); reference_single_ms: the same work done the original way
   (``benchmarks/reference.py``), and single_speedup, their ratio;
@@ -48,13 +49,26 @@ def _throughput(fn, n_targets: int) -> float:
     return n_targets / (time.perf_counter() - start)
 
 
+def _processor() -> dict:
+    """What the figures depend on: the processor numba compiles for (its SIMD width) and the
+    kernel OpenBLAS chose for the inversion's matrix products."""
+    import llvmlite.binding
+    import scipy.linalg.cython_blas  # noqa: F401  the BLAS that numba calls
+    import threadpoolctl
+    blas = {info.get("architecture") for info in threadpoolctl.threadpool_info()
+            if info.get("internal_api") == "openblas"}
+    return {"cpu": llvmlite.binding.get_host_cpu_name(),
+            "blas_kernel": ", ".join(sorted(b for b in blas if b))}
+
+
 def run_bench(quick: bool = False, log=print) -> dict:
     sizes = {"single_repeats": 5 if quick else 21, "reference_targets": 1 if quick else 3,
              "batch": 256 if quick else 512, "mnist_batch": 256 if quick else 2048,
              "accuracy_limit": 200 if quick else None,
              "train_steps": 1500 if quick else default_train_config("characters").steps}
     result = {"quick": quick, "sizes": sizes, "machine": platform.machine(),
-              "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+              "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+              **_processor()}
     chars = load_dataset(DataConfig(dataset="characters"))
     experts = load_or_train(chars, default_train_config("characters"))
     config = InversionConfig()

@@ -1,9 +1,14 @@
 """Fused LSTM recurrence for all experts at once, compiled with numba.
 
-An expert is tiny (4 -> 10 -> 2), so in PyTorch every one of its 205-ish time steps costs a
-dozen kernel launches that each do almost no arithmetic: the per-step overhead, not the
-maths, sets the speed. Here one compiled loop runs a whole sequence (forward, and
-backpropagation through time) per (target, expert) pair, and pairs run in parallel threads.
+An expert is tiny (4 -> 10 -> 2), so in PyTorch every one of its time steps costs a dozen
+kernel launches that each do almost no arithmetic: the per-step overhead, not the maths, sets
+the speed. Here compiled loops run whole sequences, forward and backpropagation through time:
+
+- training (``loss_and_weight_grads``) and ``generate``: one (expert, sequence) at a time,
+  experts in parallel threads;
+- inversion (``error_and_input_grad``): one expert and a block of up to ``INVERSION_BLOCK``
+  targets at a time, the recurrent and read-out products as BLAS matrix products over the
+  block, the gates in vectorised loops; (expert, block) items in parallel threads.
 
 The maths is exactly ``mic_core.expert.Expert`` (``torch.nn.LSTM`` + ``torch.nn.Linear``,
 gate order i, f, g, o); ``tests/test_kernels.py`` checks values and gradients against torch
@@ -14,7 +19,9 @@ autograd. Weight layout, with E experts, G = 4 * H gates, K inputs, D outputs:
 
 TRY NOT TO MODIFY casually: every change here must keep ``tests/test_kernels.py`` green.
 """
+import functools
 import math
+import threading
 
 import numpy as np
 from numba import njit, prange, types
@@ -207,27 +214,135 @@ def generate(w_ih, w_hh_t, bias, w_out, b_out, inputs, n_steps):
     return out
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+# The inversion runs many targets through each expert, so it takes the time steps as matrix
+# products over a block of targets (BLAS, through numba's np.dot) and keeps the elementwise
+# maths in vectorised loops. These functions use error_model="numpy": Python's error model
+# guards every division with a zero check, which stops LLVM from vectorising the rational
+# tanh (8x slower). The training kernels above keep the default, so that training repeats the
+# shipped experts' arithmetic bit for bit (their training is chaotic: rounding changes the
+# weights it ends in).
+INVERSION_BLOCK = 64  # targets per (expert, block) work item: big enough for BLAS to be
+#                       efficient, small enough for the block's sequence to stay in cache
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, dv):
+    """One expert, a block of M targets: reconstructions of the input vectors ``v`` (M, K)
+    into ``recon`` (M, T, D), their MSE against ``targets`` (M, T, D) into ``errors`` (M,)
+    and its gradient with respect to ``v`` into ``dv`` (M, K), contiguous."""
+    M, K = v.shape
+    T, D = targets.shape[1], targets.shape[2]
+    H = w_hh_t.shape[0]
+    G = 4 * H
+    dtype = v.dtype
+    w_ih_t = np.ascontiguousarray(w_ih.T)  # (K, G)
+    w_hh = np.ascontiguousarray(w_hh_t.T)  # (G, H)
+    w_out_t = np.ascontiguousarray(w_out.T)  # (H, D)
+    w_out_c = np.ascontiguousarray(w_out)  # (D, H)
+    gates = np.empty((T, M, G), dtype=dtype)  # activated gates i, f, g, o
+    cells = np.empty((T, M, H), dtype=dtype)
+    tanh_cells = np.empty((T, M, H), dtype=dtype)
+    hidden = np.empty((T, M, H), dtype=dtype)
+    for t in range(T):
+        a = gates[t]
+        if t == 0:  # the input vector enters at the first step; h and c start at zero
+            np.dot(v, w_ih_t, a)
+        else:
+            np.dot(hidden[t - 1], w_hh_t, a)
+        for m in range(M):
+            for g in range(2 * H):
+                a[m, g] = _sigmoid(a[m, g] + bias[g])
+            for g in range(2 * H, 3 * H):
+                a[m, g] = _tanh(a[m, g] + bias[g])
+            for g in range(3 * H, G):
+                a[m, g] = _sigmoid(a[m, g] + bias[g])
+            for j in range(H):
+                c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
+                c = a[m, H + j] * c_prev + a[m, j] * a[m, 2 * H + j]
+                tc = _tanh(c)
+                cells[t, m, j] = c
+                tanh_cells[t, m, j] = tc
+                hidden[t, m, j] = a[m, 3 * H + j] * tc
+    # the read-out does not feed back: one product for all steps
+    y = np.dot(hidden.reshape(T * M, H), w_out_t).reshape(T, M, D)
+    dy = np.empty((T, M, D), dtype=dtype)
+    n = T * D
+    for m in range(M):
+        total = 0.0  # float64 sum, as _mse_and_grad
+        for t in range(T):
+            for d in range(D):
+                value = y[t, m, d] + b_out[d]
+                recon[m, t, d] = value
+                diff = value - targets[m, t, d]
+                total += diff * diff
+                dy[t, m, d] = 2 * diff / n
+        errors[m] = total / n
+    dh_out = np.dot(dy.reshape(T * M, D), w_out_c).reshape(T, M, H)
+    dh_next = np.zeros((M, H), dtype=dtype)
+    dc_next = np.zeros((M, H), dtype=dtype)
+    da = np.empty((M, G), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        a = gates[t]
+        for m in range(M):
+            for j in range(H):
+                dh = dh_out[t, m, j] + dh_next[m, j]
+                i_g, f_g, c_g, o_g = a[m, j], a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j]
+                tc = tanh_cells[t, m, j]
+                c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
+                dc = dc_next[m, j] + dh * o_g * (_ONE - tc * tc)
+                da[m, j] = dc * c_g * i_g * (_ONE - i_g)
+                da[m, H + j] = dc * c_prev * f_g * (_ONE - f_g)
+                da[m, 2 * H + j] = dc * i_g * (_ONE - c_g * c_g)
+                da[m, 3 * H + j] = dh * tc * o_g * (_ONE - o_g)
+                dc_next[m, j] = dc * f_g
+        if t > 0:
+            np.dot(da, w_hh, dh_next)
+        else:
+            np.dot(da, w_ih, dv)
+
+
+@njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
+def _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
+                   block):
+    N, E, K = inputs.shape
+    n_blocks = (N + block - 1) // block
+    for item in prange(E * n_blocks):
+        e, first = item % E, (item // E) * block
+        last = min(N, first + block)
+        v = np.ascontiguousarray(inputs[first:last, e])
+        grad = np.empty_like(v)
+        _invert_block(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], v,
+                      targets[first:last], recon[first:last, e], errors[first:last, e], grad)
+        dv[first:last, e] = grad
+
+
 def error_and_input_grad(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv):
     """For every target n and expert e: reconstruction of ``inputs[n, e]`` (written to
     ``recon[n, e]``), its MSE against ``targets[n]`` (``errors[n, e]``) and the gradient
     of that error with respect to the input vector (``dv[n, e]``)."""
-    N, E, K = inputs.shape
-    H = w_hh_t.shape[1]
-    n_steps, D = targets.shape[1], targets.shape[2]
-    for pair in prange(N * E):
-        n, e = pair // E, pair % E
-        gates = np.empty((n_steps, 4 * H), dtype=inputs.dtype)
-        cells = np.empty((2, n_steps, H), dtype=inputs.dtype)
-        dy = np.empty((n_steps, D), dtype=inputs.dtype)
-        _forward(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], inputs[n, e], n_steps,
-                 gates, cells, recon[n, e])
-        errors[n, e] = _mse_and_grad(recon[n, e], targets[n], dy)
-        unused_2d = np.empty((1, 1), dtype=inputs.dtype)  # no weight gradients here
-        unused_1d = np.empty(1, dtype=inputs.dtype)
-        grads = (unused_2d, unused_2d, unused_1d, unused_2d, unused_1d)
-        _backward(w_ih[e], w_hh_t[e], w_out[e], inputs[n, e], gates, cells, dy, dv[n, e],
-                  grads, False)
+    if len(inputs) == 0:
+        return
+    block = min(len(inputs), INVERSION_BLOCK)
+    # One call at a time (app sessions share the process): each already fills every core,
+    # and BLAS's thread count is process-wide, so overlapping limits would restore it wrongly.
+    with _INVERSION_LOCK, _single_threaded_blas():
+        _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
+                       block)
+
+
+_INVERSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _blas_controller():
+    import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot calls this BLAS: load it first
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """BLAS would start its own threads inside each of numba's threads (2.5x slower here)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @njit(cache=True, parallel=True, fastmath=True)

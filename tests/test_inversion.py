@@ -96,6 +96,21 @@ def test_deterministic(tiny_experts, tiny_dataset):
     np.testing.assert_array_equal(a.errors, b.errors)
 
 
+def test_concurrent_inversions_agree_and_leave_blas_as_it_was(tiny_experts, tiny_dataset):
+    """App sessions invert in threads of one process: each gets the result it would get
+    alone, and BLAS's thread count (limited to one during a step) is restored."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threadpoolctl
+    blas_threads = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+    halves = np.array_split(tiny_dataset.X_test, 2)
+    alone = [invert(tiny_experts, half).errors for half in halves]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda half: invert(tiny_experts, half).errors, halves))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()] == blas_threads
+
+
 @pytest.mark.parametrize("targets, message", [
     (np.zeros((2, 19, 2)), "targets must have shape"),
     (np.zeros((2, 20, 3)), "targets must have shape"),

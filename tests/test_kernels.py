@@ -42,6 +42,36 @@ def test_input_gradient_matches_autograd():
         np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
 
 
+def test_inversion_blocks_match_autograd():
+    """Many targets: the inversion kernel splits them into blocks per expert (the last one
+    partial); every target's error and gradient still match autograd, and float32 (rational
+    tanh, single-precision BLAS) stays close to float64."""
+    expert_set, experts = _random_expert_set()
+    N = 2 * kernels.INVERSION_BLOCK + 3
+    rng = np.random.RandomState(5)
+    inputs = rng.rand(N, 3, 4)
+    targets = rng.randn(N, 17, 3)
+    results = {}
+    for dtype in (np.float64, np.float32):
+        recon = np.empty((N, 3, 17, 3), dtype)
+        errors = np.empty((N, 3), dtype)
+        dv = np.empty((N, 3, 4), dtype)
+        kernels.error_and_input_grad(*expert_set.kernel_weights(dtype), inputs.astype(dtype),
+                                     targets.astype(dtype), recon, errors, dv)
+        results[dtype] = recon, errors, dv
+    recon, errors, dv = results[np.float64]
+    for e, expert in enumerate(experts):
+        v = torch.tensor(inputs[:, e], requires_grad=True)
+        out = expert(v, 17)
+        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
+        err.sum().backward()
+        np.testing.assert_allclose(recon[:, e], out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
+    for fast, exact in zip(results[np.float32], results[np.float64]):
+        np.testing.assert_allclose(fast, exact, rtol=1e-4, atol=1e-5)
+
+
 def test_input_gradient_matches_finite_differences():
     expert_set, _ = _random_expert_set(n_experts=1)
     rng = np.random.RandomState(2)

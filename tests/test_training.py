@@ -53,20 +53,19 @@ def test_type_selection():
 
 @pytest.mark.parametrize("dataset", ["characters", "mnist"])
 def test_shipped_experts_are_reproduced_by_training(dataset):
-    """Training with the shipped experts' configuration reproduces them: the same types, the
-    same training curve while rounding has not yet had an effect, and experts as good.
+    """Training with the shipped experts' configuration reproduces them: the same types, and
+    experts as good, ending at a similar loss (within 25 %).
 
-    (Weights after thousands of steps are compared by quality, not bit for bit: the LSTM's
-    training is chaotic, so a different SIMD width or summation order on another processor
-    ends in other, equally good weights. The slowest test: a full default training.)"""
+    (Weights and training curves are compared by quality, not bit for bit: the LSTM's training
+    is chaotic, and numba and numpy compile for the processor at hand. Unchanged code that
+    matched the shipped curve to 1e-3 on the AVX2 machine that trained them differs by up to
+    a factor 4 at step 50 on an AVX-512 machine; both end as good. The slowest test: a full
+    default training.)"""
     data = load_dataset(dataset)
     train = default_train_config(dataset)
     shipped = load_experts(SHIPPED_EXPERTS / file_name(data.config, train), data.config, train)
     trained = train_experts(data.X_train, data.y_train, data.class_names, train)
     np.testing.assert_allclose(trained.types, shipped.types, atol=1e-6)
-    early = 4  # the first 200 steps
-    np.testing.assert_allclose(trained.training_curve[:early], shipped.training_curve[:early],
-                               rtol=1e-3)
     bound = 0.01 if dataset == "characters" else 0.001
     assert type_errors(trained).max() < bound and type_errors(shipped).max() < bound
     final, shipped_final = trained.training_curve[-1].mean(), shipped.training_curve[-1].mean()
