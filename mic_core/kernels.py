@@ -68,6 +68,24 @@ def _sigmoid(x):
     return _HALF * _tanh(_HALF * x) + _HALF
 
 
+@njit(cache=True, fastmath=True, inline="always")
+def _cell(i_g, f_g, c_g, o_g, c_prev):
+    """One LSTM cell forward from its activated gates: (cell state c, tanh(c), output h)."""
+    c = f_g * c_prev + i_g * c_g
+    tc = _tanh(c)
+    return c, tc, o_g * tc
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _cell_backward(dh, dc_next, i_g, f_g, c_g, o_g, c_prev, tc):
+    """Backward through ``_cell`` and the gate activations, given dLoss/dh and the gradient
+    flowing into c from the next step: the gradients of the four gates' pre-activations
+    (i, f, g, o) and the gradient flowing into the previous step's c."""
+    dc = dc_next + dh * o_g * (_ONE - tc * tc)
+    return (dc * c_g * i_g * (_ONE - i_g), dc * c_prev * f_g * (_ONE - f_g),
+            dc * i_g * (_ONE - c_g * c_g), dh * tc * o_g * (_ONE - o_g), dc * f_g)
+
+
 @njit(cache=True, fastmath=True)
 def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
     """Run one expert on input vector ``v`` (given at step 0 only) for ``n_steps`` steps.
@@ -106,11 +124,8 @@ def _forward(w_ih, w_hh_t, bias, w_out, b_out, v, n_steps, gates, cells, y):
             a[g] = _sigmoid(a[g])
         for j in range(H):
             c_prev = cells[0, t - 1, j] if t > 0 else _ZERO
-            c = a[H + j] * c_prev + a[j] * a[2 * H + j]
-            tc = _tanh(c)
-            cells[0, t, j] = c
-            cells[1, t, j] = tc
-            h[j] = a[3 * H + j] * tc
+            cells[0, t, j], cells[1, t, j], h[j] = _cell(a[j], a[H + j], a[2 * H + j],
+                                                         a[3 * H + j], c_prev)
         out = y[t]
         for d in range(D):
             out[d] = b_out[d]
@@ -146,15 +161,10 @@ def _backward(w_ih, w_hh_t, w_out, v, gates, cells, dy, dv, grads, want_weight_g
             for j in range(H):
                 dh[j] += w_out[d, j] * dyd
         for j in range(H):
-            i_g, f_g, c_g, o_g = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
-            tc = cells[1, t, j]
             c_prev = cells[0, t - 1, j] if t > 0 else _ZERO
-            dc = dc_next[j] + dh[j] * o_g * (_ONE - tc * tc)
-            da[j] = dc * c_g * i_g * (_ONE - i_g)
-            da[H + j] = dc * c_prev * f_g * (_ONE - f_g)
-            da[2 * H + j] = dc * i_g * (_ONE - c_g * c_g)
-            da[3 * H + j] = dh[j] * tc * o_g * (_ONE - o_g)
-            dc_next[j] = dc * f_g
+            da[j], da[H + j], da[2 * H + j], da[3 * H + j], dc_next[j] = _cell_backward(
+                dh[j], dc_next[j], a[j], a[H + j], a[2 * H + j], a[3 * H + j], c_prev,
+                cells[1, t, j])
         if want_weight_grads:
             for d in range(D):
                 for j in range(H):
@@ -218,9 +228,9 @@ def generate(w_ih, w_hh_t, bias, w_out, b_out, inputs, n_steps):
 # products over a block of targets (BLAS, through numba's np.dot) and keeps the elementwise
 # maths in vectorised loops. These functions use error_model="numpy": Python's error model
 # guards every division with a zero check, which stops LLVM from vectorising the rational
-# tanh (8x slower). The training kernels above keep the default, so that training repeats the
-# shipped experts' arithmetic bit for bit (their training is chaotic: rounding changes the
-# weights it ends in).
+# tanh (8x slower). The training kernels above keep the default: switching changes their
+# rounding, and training is chaotic (rounding changes the weights it ends in), for little
+# gain there (26 -> 21 s for the 20 character experts).
 INVERSION_BLOCK = 64  # targets per (expert, block) work item: big enough for BLAS to be
 #                       efficient, small enough for the block's sequence to stay in cache
 
@@ -258,11 +268,8 @@ def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, d
                 a[m, g] = _sigmoid(a[m, g] + bias[g])
             for j in range(H):
                 c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
-                c = a[m, H + j] * c_prev + a[m, j] * a[m, 2 * H + j]
-                tc = _tanh(c)
-                cells[t, m, j] = c
-                tanh_cells[t, m, j] = tc
-                hidden[t, m, j] = a[m, 3 * H + j] * tc
+                cells[t, m, j], tanh_cells[t, m, j], hidden[t, m, j] = _cell(
+                    a[m, j], a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j], c_prev)
     # the read-out does not feed back: one product for all steps
     y = np.dot(hidden.reshape(T * M, H), w_out_t).reshape(T, M, D)
     dy = np.empty((T, M, D), dtype=dtype)
@@ -285,16 +292,11 @@ def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, d
         a = gates[t]
         for m in range(M):
             for j in range(H):
-                dh = dh_out[t, m, j] + dh_next[m, j]
-                i_g, f_g, c_g, o_g = a[m, j], a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j]
-                tc = tanh_cells[t, m, j]
                 c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
-                dc = dc_next[m, j] + dh * o_g * (_ONE - tc * tc)
-                da[m, j] = dc * c_g * i_g * (_ONE - i_g)
-                da[m, H + j] = dc * c_prev * f_g * (_ONE - f_g)
-                da[m, 2 * H + j] = dc * i_g * (_ONE - c_g * c_g)
-                da[m, 3 * H + j] = dh * tc * o_g * (_ONE - o_g)
-                dc_next[m, j] = dc * f_g
+                da[m, j], da[m, H + j], da[m, 2 * H + j], da[m, 3 * H + j], dc_next[m, j] = \
+                    _cell_backward(dh_out[t, m, j] + dh_next[m, j], dc_next[m, j], a[m, j],
+                                   a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j], c_prev,
+                                   tanh_cells[t, m, j])
         if t > 0:
             np.dot(da, w_hh, dh_next)
         else:
