@@ -17,6 +17,9 @@ from plotly.subplots import make_subplots
 
 from mic_core import InversionRecord
 
+__all__ = ["arena_figure", "shapes_figure", "training_curve_figure", "matrix_figure",
+           "iterations_figure"]
+
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
 TARGET = "rgba(40, 40, 40, 0.35)"
 HEAT = "Viridis_r"  # low error = bright
