@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 import cached
+from widgets import expert_set_ui
 from figures import shapes_figure, training_curve_figure
 from mic_core.inversion import project_to_simplex
 from mic_core.persistence import find_experts
@@ -16,12 +17,7 @@ st.caption("One small LSTM per class, trained on only four sequences of its clas
            "types). Choose a configuration; one that was never trained is trained here once, "
            "then kept on disk for every visitor.")
 
-cols = st.columns(5)
-cols[0].radio("Data set", ["characters", "mnist"], key="dataset")
-cols[1].radio("Types", ["clustered", "random"], key="selection")
-cols[2].number_input("Seed", 0, 10_000, step=100, key="seed")
-cols[3].select_slider("Input noise", [0.0, 0.1, 0.2], key="noise_in")
-cols[4].select_slider("Output noise", [0.0, 0.0001, 0.0002, 0.1, 0.25], key="noise_out")
+expert_set_ui()
 cached.sync_url()
 
 data = cached.dataset(st.session_state["dataset"])
