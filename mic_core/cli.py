@@ -137,11 +137,7 @@ def cmd_evaluate(args):
 
 
 def cmd_bench(args):
-    try:
-        from benchmarks.bench import run_bench
-    except ImportError:
-        raise SystemExit("error: bench needs the repository's benchmarks/ folder; run it "
-                         "from the repository root") from None
+    from mic_core.bench import run_bench
     result = run_bench(quick=args.quick, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=None if args.json else 2))
 

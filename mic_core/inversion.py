@@ -52,7 +52,7 @@ class InversionStep:
     iteration: int
     mixture_weights: np.ndarray  # (N, E, K)
     errors: np.ndarray  # (N, E)
-    reconstructions: np.ndarray  # (N, E, T, D)
+    reconstructions: np.ndarray | None  # (N, E, T, D); None where not kept
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,13 +164,18 @@ def _start_vectors(expert_set: ExpertSet, n_targets: int, start, dtype) -> np.nd
 
 
 def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = InversionConfig(),
-                 start=None, dtype=np.float32) -> Iterator[InversionStep]:
+                 start=None, dtype=np.float32,
+                 reconstructions: str = "all") -> Iterator[InversionStep]:
     """Yield iterations 0..config.iterations of the inversion of ``targets`` (N, T, D).
 
     ``start``: the start vector, (K,) or anything that broadcasts to (N, E, K); uniform
     if None. ``dtype``: float32 (fast) or float64 (for comparisons). Each yielded step
-    owns its arrays.
+    owns its arrays. ``reconstructions="last"`` keeps them for the final iteration only
+    (the other steps' ``reconstructions`` are None): bulk evaluation then neither writes
+    nor allocates them.
     """
+    if reconstructions not in ("all", "last"):
+        raise ValueError(f"reconstructions must be 'all' or 'last', got {reconstructions!r}")
     targets = _check_targets(expert_set, targets, dtype)
     N, E = len(targets), expert_set.n_experts
     K, D, T = expert_set.config.n_types, expert_set.config.output_size, expert_set.n_steps
@@ -182,11 +187,12 @@ def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = Inver
     for iteration in range(config.iterations + 1):
         # project, reconstruct, measure the error and its gradient
         mixture = np.ascontiguousarray(project(vector), dtype=dtype)
-        recon = np.empty((N, E, T, D), dtype=dtype)
+        keep = reconstructions == "all" or iteration == config.iterations
+        recon = np.empty((N if keep else 0, E, T, D), dtype=dtype)
         errors = np.empty((N, E), dtype=dtype)
         grad = np.empty((N, E, K), dtype=dtype)
         kernels.error_and_input_grad(*weights, mixture, targets, recon, errors, grad)
-        yield InversionStep(iteration, mixture, errors, recon)
+        yield InversionStep(iteration, mixture, errors, recon if keep else None)
         # the Adam-like step, taken from the projected vector
         m = config.beta1 * m + (1 - config.beta1) * grad
         s = config.beta2 * s + (1 - config.beta2) * grad * grad
@@ -205,7 +211,8 @@ def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionCo
         raise ValueError(f"record must be 'full', 'errors' or 'final', got {record!r}")
     weights, errors, recons = [], [], []
     step = None
-    for step in invert_steps(expert_set, targets, config, start, dtype):
+    for step in invert_steps(expert_set, targets, config, start, dtype,
+                             reconstructions="all" if record == "full" else "last"):
         if record != "final":
             weights.append(step.mixture_weights)
             errors.append(step.errors)

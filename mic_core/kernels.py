@@ -7,8 +7,9 @@ the speed. Here compiled loops run whole sequences, forward and backpropagation 
 - training (``loss_and_weight_grads``) and ``generate``: one (expert, sequence) at a time,
   experts in parallel threads;
 - inversion (``error_and_input_grad``): one expert and a block of up to ``INVERSION_BLOCK``
-  targets at a time, the recurrent and read-out products as BLAS matrix products over the
-  block, the gates in vectorised loops; (expert, block) items in parallel threads.
+  targets at a time, targets innermost in memory, so that every loop (the recurrent and
+  read-out products, the gates, the cell) runs over the block in SIMD instructions;
+  (expert, block) items in parallel threads.
 
 The maths is exactly ``mic_core.expert.Expert`` (``torch.nn.LSTM`` + ``torch.nn.Linear``,
 gate order i, f, g, o); ``tests/test_kernels.py`` checks values and gradients against torch
@@ -19,7 +20,6 @@ autograd. Weight layout, with E experts, G = 4 * H gates, K inputs, D outputs:
 
 TRY NOT TO MODIFY casually: every change here must keep ``tests/test_kernels.py`` green.
 """
-import functools
 import math
 import threading
 
@@ -224,127 +224,196 @@ def generate(w_ih, w_hh_t, bias, w_out, b_out, inputs, n_steps):
     return out
 
 
-# The inversion runs many targets through each expert, so it takes the time steps as matrix
-# products over a block of targets (BLAS, through numba's np.dot) and keeps the elementwise
-# maths in vectorised loops. These functions use error_model="numpy": Python's error model
-# guards every division with a zero check, which stops LLVM from vectorising the rational
-# tanh (8x slower). The training kernels above keep the default: switching changes their
-# rounding, and training is chaotic (rounding changes the weights it ends in), for little
-# gain there (26 -> 21 s for the 20 character experts).
-INVERSION_BLOCK = 64  # targets per (expert, block) work item: big enough for BLAS to be
-#                       efficient, small enough for the block's sequence to stay in cache
+# The inversion runs many targets through each expert, so it takes one expert and a block of
+# targets at a time, with the TARGETS innermost in memory ("structure of arrays": every
+# quantity of a cell or gate is a row of M values). Each loop over a row is one run of
+# SIMD instructions with no remainder to speak of; per time step and cell, the four gate
+# pre-activations (the recurrent product), the gate activations and the cell update run as
+# one fused pass, and so does the read-out with the error and its gradient; backward through
+# time likewise. No BLAS call (tiny matrix products pay more in call overhead than in
+# arithmetic) and no per-step allocation. These functions use error_model="numpy": Python's
+# error model guards every division with a zero check, which stops LLVM from vectorising the
+# rational tanh (8x slower). The training kernels above keep the default: switching changes
+# their rounding, and training is chaotic (rounding changes the weights it ends in), for
+# little gain there (26 -> 21 s for the 20 character experts).
+INVERSION_BLOCK = 128 # targets per (expert, block) work item: rows long enough for SIMD, a
+#                       block's stored sequence (gates, cells) small enough to stay in cache
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _add_weighted_rows(out, w, rows):
+    """out[m] += sum over r of w[r] * rows[r, m]: one row of a matrix product over the block.
+    Four rows per pass, so each load and store of ``out`` serves four multiply-adds."""
+    n, M = rows.shape
+    r = 0
+    while r + 4 <= n:
+        w0, w1, w2, w3 = w[r], w[r + 1], w[r + 2], w[r + 3]
+        x0, x1, x2, x3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
+        for m in range(M):
+            out[m] += (w0 * x0[m] + w1 * x1[m]) + (w2 * x2[m] + w3 * x3[m])
+        r += 4
+    while r < n:
+        w0 = w[r]
+        x0 = rows[r]
+        for m in range(M):
+            out[m] += w0 * x0[m]
+        r += 1
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, dv):
-    """One expert, a block of M targets: reconstructions of the input vectors ``v`` (M, K)
-    into ``recon`` (M, T, D), their MSE against ``targets`` (M, T, D) into ``errors`` (M,)
-    and its gradient with respect to ``v`` into ``dv`` (M, K), contiguous."""
-    M, K = v.shape
-    T, D = targets.shape[1], targets.shape[2]
+    """One expert, a block of M targets, targets innermost: reconstructions of the input
+    vectors ``v`` (K, M) into ``recon`` (T, D, M), their MSE against ``targets`` (T, D, M)
+    into ``errors`` (M,) and its gradient with respect to ``v`` into ``dv`` (K, M)."""
+    K, M = v.shape
+    T, D = targets.shape[0], targets.shape[1]
     H = w_hh_t.shape[0]
     G = 4 * H
     dtype = v.dtype
+    w_hh = np.ascontiguousarray(w_hh_t.T)  # (G, H): row g holds gate g's recurrent weights
     w_ih_t = np.ascontiguousarray(w_ih.T)  # (K, G)
-    w_hh = np.ascontiguousarray(w_hh_t.T)  # (G, H)
     w_out_t = np.ascontiguousarray(w_out.T)  # (H, D)
-    w_out_c = np.ascontiguousarray(w_out)  # (D, H)
-    gates = np.empty((T, M, G), dtype=dtype)  # activated gates i, f, g, o
-    cells = np.empty((T, M, H), dtype=dtype)
-    tanh_cells = np.empty((T, M, H), dtype=dtype)
-    hidden = np.empty((T, M, H), dtype=dtype)
+    gates = np.empty((T, G, M), dtype=dtype)  # activated gates i, f, g, o
+    cells = np.empty((T + 1, H, M), dtype=dtype)  # cells[t + 1]: c after step t; cells[0] = 0
+    tanh_cells = np.empty((T, H, M), dtype=dtype)
+    dy = np.empty((T, D, M), dtype=dtype)
+    h_prev = np.zeros((H, M), dtype=dtype)
+    h = np.empty((H, M), dtype=dtype)
+    total = np.zeros(M)  # float64 sums of squared differences
+    scale = np.full(1, 2.0 / (T * D), dtype=dtype)[0]  # in the arrays' precision
+    cells[0] = _ZERO
     for t in range(T):
-        a = gates[t]
-        if t == 0:  # the input vector enters at the first step; h and c start at zero
-            np.dot(v, w_ih_t, a)
-        else:
-            np.dot(hidden[t - 1], w_hh_t, a)
-        for m in range(M):
-            for g in range(2 * H):
-                a[m, g] = _sigmoid(a[m, g] + bias[g])
-            for g in range(2 * H, 3 * H):
-                a[m, g] = _tanh(a[m, g] + bias[g])
-            for g in range(3 * H, G):
-                a[m, g] = _sigmoid(a[m, g] + bias[g])
-            for j in range(H):
-                c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
-                cells[t, m, j], tanh_cells[t, m, j], hidden[t, m, j] = _cell(
-                    a[m, j], a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j], c_prev)
-    # the read-out does not feed back: one product for all steps
-    y = np.dot(hidden.reshape(T * M, H), w_out_t).reshape(T, M, D)
-    dy = np.empty((T, M, D), dtype=dtype)
+        a = gates[t]  # pre-activations first, activated in place
+        for g in range(G):
+            row = a[g]
+            b = bias[g]
+            for m in range(M):
+                row[m] = b
+            if t == 0:  # the input vector enters at the first step; h and c start at zero
+                _add_weighted_rows(row, w_ih[g], v)
+            else:
+                _add_weighted_rows(row, w_hh[g], h_prev)
+        for j in range(H):
+            g_i, g_f, g_g, g_o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            c_prev, c_new, tc_new, h_new = cells[t, j], cells[t + 1, j], tanh_cells[t, j], h[j]
+            for m in range(M):
+                i_g = _sigmoid(g_i[m])
+                f_g = _sigmoid(g_f[m])
+                c_g = _tanh(g_g[m])
+                o_g = _sigmoid(g_o[m])
+                g_i[m], g_f[m], g_g[m], g_o[m] = i_g, f_g, c_g, o_g
+                c_new[m], tc_new[m], h_new[m] = _cell(i_g, f_g, c_g, o_g, c_prev[m])
+        # read-out, error and its gradient at this step
+        for d in range(D):
+            out = recon[t, d]
+            bd = b_out[d]
+            for m in range(M):
+                out[m] = bd
+            _add_weighted_rows(out, w_out[d], h)
+            want, grad = targets[t, d], dy[t, d]
+            for m in range(M):
+                diff = out[m] - want[m]
+                total[m] += diff * diff
+                grad[m] = scale * diff
+        h, h_prev = h_prev, h
     n = T * D
     for m in range(M):
-        total = 0.0  # float64 sum, as _mse_and_grad
-        for t in range(T):
-            for d in range(D):
-                value = y[t, m, d] + b_out[d]
-                recon[m, t, d] = value
-                diff = value - targets[m, t, d]
-                total += diff * diff
-                dy[t, m, d] = 2 * diff / n
-        errors[m] = total / n
-    dh_out = np.dot(dy.reshape(T * M, D), w_out_c).reshape(T, M, H)
-    dh_next = np.zeros((M, H), dtype=dtype)
-    dc_next = np.zeros((M, H), dtype=dtype)
-    da = np.empty((M, G), dtype=dtype)
+        errors[m] = total[m] / n
+    # backward through time
+    dh = np.empty(M, dtype=dtype)
+    dh_next = np.zeros((H, M), dtype=dtype)  # dLoss/dh from the next step's gates
+    dh_new = np.empty((H, M), dtype=dtype)
+    dc_next = np.zeros((H, M), dtype=dtype)
+    da = np.empty((G, M), dtype=dtype)  # gradients of the gate pre-activations
     for t in range(T - 1, -1, -1):
         a = gates[t]
-        for m in range(M):
-            for j in range(H):
-                c_prev = cells[t - 1, m, j] if t > 0 else _ZERO
-                da[m, j], da[m, H + j], da[m, 2 * H + j], da[m, 3 * H + j], dc_next[m, j] = \
-                    _cell_backward(dh_out[t, m, j] + dh_next[m, j], dc_next[m, j], a[m, j],
-                                   a[m, H + j], a[m, 2 * H + j], a[m, 3 * H + j], c_prev,
-                                   tanh_cells[t, m, j])
-        if t > 0:
-            np.dot(da, w_hh, dh_next)
+        for j in range(H):
+            dh_j = dh_next[j]
+            for m in range(M):
+                dh[m] = dh_j[m]
+            _add_weighted_rows(dh, w_out_t[j], dy[t])
+            g_i, g_f, g_g, g_o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            c_prev, tc, dc = cells[t, j], tanh_cells[t, j], dc_next[j]
+            d_i, d_f, d_g, d_o = da[j], da[H + j], da[2 * H + j], da[3 * H + j]
+            for m in range(M):
+                d_i[m], d_f[m], d_g[m], d_o[m], dc[m] = _cell_backward(
+                    dh[m], dc[m], g_i[m], g_f[m], g_g[m], g_o[m], c_prev[m], tc[m])
+        if t > 0:  # dLoss/dh of the previous step: the recurrent product, transposed
+            for k in range(H):
+                out = dh_new[k]
+                for m in range(M):
+                    out[m] = _ZERO
+                _add_weighted_rows(out, w_hh_t[k], da)
+            dh_next, dh_new = dh_new, dh_next
         else:
-            np.dot(da, w_ih, dv)
+            for k in range(K):
+                out = dv[k]
+                for m in range(M):
+                    out[m] = _ZERO
+                _add_weighted_rows(out, w_ih_t[k], da)
 
 
 @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
                    block):
     N, E, K = inputs.shape
+    T, D = targets.shape[1], targets.shape[2]
+    dtype = inputs.dtype
     n_blocks = (N + block - 1) // block
+    # the targets, targets innermost, once for all experts: block b, of M targets, is the
+    # (T, D, M) array that starts at blocked_targets[first * T * D]
+    blocked_targets = np.empty(N * T * D, dtype=dtype)
+    for b in prange(n_blocks):
+        first = b * block
+        M = min(N, first + block) - first
+        block_targets = blocked_targets[first * T * D:(first + M) * T * D].reshape((T, D, M))
+        for m in range(M):
+            target = targets[first + m]
+            for t in range(T):
+                for d in range(D):
+                    block_targets[t, d, m] = target[t, d]
+    keep_recon = recon.shape[0] > 0  # an empty array: the reconstructions are not wanted
     for item in prange(E * n_blocks):
-        e, first = item % E, (item // E) * block
-        last = min(N, first + block)
-        v = np.ascontiguousarray(inputs[first:last, e])
-        grad = np.empty_like(v)
-        _invert_block(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], v,
-                      targets[first:last], recon[first:last, e], errors[first:last, e], grad)
-        dv[first:last, e] = grad
+        e, b = item % E, item // E
+        first = b * block
+        M = min(N, first + block) - first
+        v = np.empty((K, M), dtype=dtype)
+        for m in range(M):
+            for k in range(K):
+                v[k, m] = inputs[first + m, e, k]
+        block_targets = blocked_targets[first * T * D:(first + M) * T * D].reshape((T, D, M))
+        block_recon = np.empty((T, D, M), dtype=dtype)
+        block_errors = np.empty(M, dtype=dtype)
+        grad = np.empty((K, M), dtype=dtype)
+        _invert_block(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], v, block_targets,
+                      block_recon, block_errors, grad)
+        for m in range(M):
+            errors[first + m, e] = block_errors[m]
+            for k in range(K):
+                dv[first + m, e, k] = grad[k, m]
+        if keep_recon:
+            for m in range(M):
+                out = recon[first + m, e]
+                for t in range(T):
+                    for d in range(D):
+                        out[t, d] = block_recon[t, d, m]
 
 
 def error_and_input_grad(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv):
     """For every target n and expert e: reconstruction of ``inputs[n, e]`` (written to
-    ``recon[n, e]``), its MSE against ``targets[n]`` (``errors[n, e]``) and the gradient
-    of that error with respect to the input vector (``dv[n, e]``)."""
+    ``recon[n, e]``; pass an array of length 0 when not wanted), its MSE against
+    ``targets[n]`` (``errors[n, e]``) and the gradient of that error with respect to the
+    input vector (``dv[n, e]``)."""
     if len(inputs) == 0:
         return
     block = min(len(inputs), INVERSION_BLOCK)
-    # One call at a time (app sessions share the process): each already fills every core,
-    # and BLAS's thread count is process-wide, so overlapping limits would restore it wrongly.
-    with _INVERSION_LOCK, _single_threaded_blas():
+    # One call at a time (app sessions share the process): each already fills every core.
+    with _INVERSION_LOCK:
         _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
                        block)
 
 
 _INVERSION_LOCK = threading.Lock()
-
-
-@functools.cache
-def _blas_controller():
-    import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot calls this BLAS: load it first
-    from threadpoolctl import ThreadpoolController
-    return ThreadpoolController()
-
-
-def _single_threaded_blas():
-    """BLAS would start its own threads inside each of numba's threads (2.5x slower here)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @njit(cache=True, parallel=True, fastmath=True)

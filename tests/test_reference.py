@@ -1,4 +1,4 @@
-"""The batched engine against the original per-expert, per-target loop (benchmarks/).
+"""The batched engine against the original per-expert, per-target loop (mic_core.torch_peers).
 
 In float64 both compute the same maths (the engine's tanh is libm's there), so every final
 error must agree to 1e-4 and every winner exactly. In float32 the engine's rational tanh
@@ -8,7 +8,7 @@ amplify that on a rare near-flat target, so the float32 check asks for the same 
 import numpy as np
 import torch
 
-from benchmarks.reference import reference_invert
+from mic_core.torch_peers import reference_invert
 from mic_core.data import load_dataset
 from mic_core.inversion import InversionConfig, invert
 from mic_core.persistence import load_or_train
