@@ -15,6 +15,7 @@ import streamlit as st
 
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
+from mic_core.classify import Classification, classify, default_rule
 from mic_core.persistence import find_experts
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
@@ -82,6 +83,16 @@ def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) 
     """The full inversion record of one target (cached by the target's bytes)."""
     target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
     return invert(_experts(name, train), target[None], record="full")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def classification(name: str, train: TrainConfig, target_bytes: bytes,
+                   shape: tuple) -> Classification:
+    """The full classification record of one target (cached by the target's bytes): the
+    data set's decision rule (``default_rule``: free ends for letters, plain for MNIST)."""
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+    return classify(_experts(name, train), target[None], rule=default_rule(name),
+                    standardiser=dataset(name).standardiser, record="full")
 
 
 def target_key(target: np.ndarray) -> str:

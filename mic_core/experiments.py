@@ -4,7 +4,8 @@ A *cell* is one (dataset, selection, noise_in, noise_out, seed): its experts are
 loaded) with that configuration and evaluated as ``mic`` (50 inversion steps, the paper's
 rule: the lowest final error wins) and ``mic_0`` (no steps: the uniform start vector
 decides); for letters also as ``mic_free_ends`` (50 steps, decided by the app's free-ends
-rule, ``classify.DecisionRule``). The baselines never see the training noise:
+rule, ``Protocol.free_ends_rule``). Each method's decision rule is explicit
+(``Protocol.rule``); every row is read from one ``classify.Classification`` record. The baselines never see the training noise:
 ``nn_mse``, ``nn_dtw`` and ``forward_lstm`` learn from the four types of a (dataset,
 selection, seed) and run once for it, their noise columns empty; ``forward_lstm_full`` learns
 from the whole training pool and runs once per (dataset, seed), selection empty too.
@@ -30,8 +31,9 @@ import pandas as pd
 from filelock import FileLock
 
 from mic_core.baselines import ForwardLSTMClassifier, NearestNeighbourDTW, NearestNeighbourMSE
+from mic_core.classify import FREE_ENDS, PLAIN, DecisionRule, classify
 from mic_core.data import DATASETS, DataConfig, load_dataset
-from mic_core.evaluation import evaluate, mean_error_matrix, score_predictions, seeded_subset
+from mic_core.evaluation import mean_error_matrix, score_predictions, seeded_subset
 from mic_core.inversion import InversionConfig
 from mic_core.persistence import atomic_write, find_experts, load_or_select_types, load_or_train
 from mic_core.training import default_train_config
@@ -63,14 +65,26 @@ class Protocol:
     forward_lstm_full_steps: int = 1500  # minibatch Adam steps on the whole training pool
     forward_lstm_full_batch: int = 64
     forward_lstm_full_learning_rate: float = 0.003  # with gradients clipped to norm 1
+    free_ends_rule: DecisionRule = FREE_ENDS  # the rule of "mic_free_ends" (letters only);
+    #   "mic" and "mic_0" decide by the paper's plain rule
 
     @property
     def name(self) -> str:
-        """"paper" for the defaults, else a readable hash of the settings."""
+        """"paper" for the defaults, else a readable hash of the settings.
+
+        ``free_ends_rule`` enters the hash only when it differs from the default, so the
+        names of protocols hashed before it existed stay valid."""
         if self == Protocol():
             return "paper"
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
+        settings = asdict(self)
+        if self.free_ends_rule == FREE_ENDS:
+            del settings["free_ends_rule"]
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         return f"custom-{digest.hexdigest()[:8]}"
+
+    def rule(self, method: str) -> DecisionRule:
+        """The decision rule of a MIC method."""
+        return self.free_ends_rule if method == "mic_free_ends" else PLAIN
 
     def test_limit(self, dataset: str) -> int | None:
         return self.limit if self.limit is not None else TEST_LIMIT[dataset]
@@ -200,20 +214,23 @@ def _run_mic(job: Job, protocol: Protocol, methods, cache_dir) -> list[dict]:
             continue
         start = time.perf_counter()
         config = InversionConfig(iterations=iterations)
-        free_ends = "mic_free_ends" in wanted
-        result = evaluate(experts, X, y, config, dataset.standardiser if free_ends else None)
-        errors = result.reconstruction_errors
+        # one inversion; each method's row is read from its own decision record
+        plain = classify(experts, X, config, PLAIN, dataset.standardiser, record="final",
+                         batch_size=256)
+        errors = plain.reconstruction_errors
         extra = dict(mean_error=float(errors.min(axis=1).mean()), experts_cached=cached,
                      error_matrix=mean_error_matrix(errors, y, E))
         if method == "mic":  # the loss heat map on the training types, once
-            on_types = evaluate(experts, X_types, y_types, config)
+            on_types = classify(experts, X_types, config, PLAIN, record="final",
+                                batch_size=256)
             extra["type_error_matrix"] = mean_error_matrix(on_types.reconstruction_errors,
                                                            y_types, E)
+        decisions = {name: plain if protocol.rule(name) == PLAIN else
+                     plain.with_rule(protocol.rule(name)) for name in wanted}
         seconds = time.perf_counter() - start + fit_seconds
-        for name in wanted:  # the paper's rule, or the app's free ends
-            predicted = errors.argmin(axis=1) if name != "mic_free_ends" else result.predicted
-            rows.append(_row(job, protocol, name, y, predicted, experts.class_names, seconds,
-                             fit_seconds, **extra))
+        for name in wanted:
+            rows.append(_row(job, protocol, name, y, decisions[name].winners,
+                             experts.class_names, seconds, fit_seconds, **extra))
     return rows
 
 

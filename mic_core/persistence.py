@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -114,6 +114,7 @@ def load_experts(path: Path, data: DataConfig | None = None,
     try:
         return ExpertSet(config=expert_config,
                          class_names=tuple(str(c) for c in contents["class_names"]),
+                         origin={"data": header.get("data"), "train": header.get("train")},
                          **{name: contents[name] for name in _ARRAYS})
     except (ValueError, TypeError) as exc:
         raise ExpertFileError(f"{path.name} holds inconsistent experts: {exc}") from None
@@ -178,4 +179,5 @@ def load_or_train(dataset: Dataset, train: TrainConfig, cache_dir: Path | None =
         types = load_or_select_types(dataset, train, cache_dir)
         expert_set = train_on_types(types, dataset.class_names, train, progress)
         save_experts(expert_set, path, dataset.config, train)
-        return expert_set
+        return replace(expert_set, origin={"data": asdict(dataset.config),
+                                           "train": asdict(train)})

@@ -10,7 +10,7 @@ from figures import iterations_figure, matrix_figure, shapes_figure
 from mic_core import reports
 from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Protocol, grid,
                                   run_grid)
-from mic_core.classify import decision_errors
+from mic_core.classify import decide, default_rule
 from mic_core.persistence import default_cache_dir
 
 OWN_RUNS = default_cache_dir() / "experiments-app.csv"
@@ -130,7 +130,7 @@ own = np.flatnonzero(data.y_test == expert)[:count]
 record = cached.gallery_inversion(gallery_dataset, expert, count)
 finals = record.reconstructions[:, expert, -1]
 weights = record.final_mixture_weights[:, expert]
-winners = decision_errors(record, data.standardiser).argmin(axis=1)
+winners = decide(record, default_rule(data.name), data.standardiser).winners
 st.plotly_chart(shapes_figure(data.X_test[own], [f"unseen sample {i}" for i in own],
                               height=170), key="gallery_targets")
 st.plotly_chart(shapes_figure(
