@@ -80,8 +80,7 @@ if target is None:
 
 # the one decision record (mic_core.classify): the CLI, the evaluation and the exports read
 # the same (free ends for pen trajectories, plain for MNIST)
-record = cached.classification(data.name, train,
-                               np.ascontiguousarray(target, np.float32).tobytes(), target.shape)
+record = cached.classification(data.name, train, np.ascontiguousarray(target, np.float32))
 names = list(record.class_names)
 deciding = record.deciding_errors[0]
 winner_index = int(record.winners[0])

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mic_core.classify import (FREE_ENDS, PLAIN, MICClassifier, classify, decide,
+from mic_core.classify import (FREE_ENDS, PLAIN, MICClassifier, classify,
                                default_rule, free_end_errors, free_end_search)
 from mic_core.data import Standardiser, character_sequence
-from mic_core.inversion import InversionConfig, invert
+from mic_core.inversion import InversionConfig
 from conftest import TINY_TRAIN, synthetic_sequences
 
 
@@ -125,9 +125,3 @@ def test_the_exports_name_the_decided_winner(tiny_experts, tiny_dataset):
     finals = {k: v[-1] for k, v in zip(plain["class_names"], plain["errors"])}
     assert plain["winner"] == min(finals, key=finals.get)
 
-
-def test_decide_keeps_the_inversion(tiny_experts, tiny_dataset):
-    inversion = invert(tiny_experts, tiny_dataset.X_test[:2], record="final")
-    record = decide(inversion, PLAIN)
-    assert record.inversion is inversion
-    np.testing.assert_array_equal(record.winners, inversion.errors[:, :, -1].argmin(axis=1))
