@@ -1,0 +1,156 @@
+"""The latent landscape: reconstruction error over a 2-D slice of an input space.
+
+A slice is spanned by corners of the input space (one-hot codes): ``"pair"`` is the plane
+a·u + b·v of two corners (it holds the zero vector, where the exposé's inversion starts),
+``"triangle"`` the face of three corners (barycentric weights, the experts' simplex). The
+same function serves one expert (its four-entry input vector) and the single generator (its
+code), through a ``generate(codes (M, Q)) -> (M, T, D)`` callable.
+
+"Irregular" is quantified on the grid: the number of local minima (cells lower than every
+neighbour), and the basins of steepest descent from cell to lowest neighbour: whether the
+start point's basin holds a given corner (the true class) or the slice's lowest point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+SLICES = ("pair", "triangle")
+
+
+@dataclass(frozen=True, eq=False)
+class Landscape:
+    """Errors over a (R, R) grid of a slice; NaN outside a triangle.
+
+    ``a``, ``b`` (R,) the grid's coordinates; ``corners`` (2 or 3, Q) the spanning corners;
+    ``codes`` (R, R, Q) the input at every cell; ``errors`` (R, R) (rows: b, columns: a).
+    """
+
+    kind: str
+    a: np.ndarray
+    b: np.ndarray
+    corners: np.ndarray
+    codes: np.ndarray
+    errors: np.ndarray
+
+    def coordinates(self, codes: np.ndarray) -> np.ndarray:
+        """(..., 2) slice coordinates (a, b) of ``codes`` (..., Q) projected onto the slice:
+        the weights of the first two corners (pair) or the barycentric a, b of the second
+        and third corners (triangle, weights normalised to sum 1)."""
+        weights = np.asarray(codes) @ self.corners.T  # corners are one-hot: their entries
+        if self.kind == "pair":
+            return weights
+        total = np.where(np.abs(weights.sum(-1, keepdims=True)) > 1e-12,
+                         weights.sum(-1, keepdims=True), 1.0)
+        return (weights / total)[..., 1:]
+
+    def cell(self, point) -> tuple[int, int]:
+        """(row, column) of the grid cell nearest ``point`` = (a, b)."""
+        return int(np.abs(self.b - point[1]).argmin()), int(np.abs(self.a - point[0]).argmin())
+
+    @property
+    def n_local_minima(self) -> int:
+        return int(local_minima(self.errors).sum())
+
+    def basins(self) -> np.ndarray:
+        return descent_basins(self.errors)
+
+    def same_basin(self, point, other) -> bool:
+        """Whether steepest descent from the cells of two points ends in one minimum."""
+        labels = self.basins()
+        return bool(labels[self.cell(point)] == labels[self.cell(other)])
+
+    def lowest(self) -> tuple[float, float]:
+        """(a, b) of the slice's lowest cell."""
+        row, col = np.unravel_index(np.nanargmin(self.errors), self.errors.shape)
+        return float(self.a[col]), float(self.b[row])
+
+
+def slice_codes(kind: str, corners: np.ndarray, resolution: int = 25,
+                extent: tuple[float, float] = (-0.25, 1.25)):
+    """The grid of a slice: (a (R,), b (R,), codes (R, R, Q), inside (R, R))."""
+    if kind not in SLICES:
+        raise ValueError(f"unknown slice {kind!r}; choose one of {SLICES}")
+    corners = np.asarray(corners, dtype=np.float32)
+    if corners.shape[0] != (2 if kind == "pair" else 3):
+        raise ValueError(f"a {kind} slice needs {2 if kind == 'pair' else 3} corners, got "
+                         f"{corners.shape[0]}")
+    if resolution < 3:
+        raise ValueError(f"resolution must be at least 3, got {resolution}")
+    lo, hi = extent if kind == "pair" else (0.0, 1.0)
+    a = np.linspace(lo, hi, resolution)
+    b = np.linspace(lo, hi, resolution)
+    A, B = np.meshgrid(a, b)  # rows: b, columns: a
+    if kind == "pair":
+        codes = A[..., None] * corners[0] + B[..., None] * corners[1]
+        inside = np.ones_like(A, dtype=bool)
+    else:
+        codes = (1 - A - B)[..., None] * corners[0] + A[..., None] * corners[1] + \
+            B[..., None] * corners[2]
+        inside = A + B <= 1 + 1e-9
+    return a, b, codes.astype(np.float32), inside
+
+
+def landscape(generate: Callable[[np.ndarray], np.ndarray], target: np.ndarray, kind: str,
+              corners: np.ndarray, resolution: int = 25) -> Landscape:
+    """The reconstruction error (MSE) of ``target`` (T, D) over a slice spanned by
+    ``corners`` (2 or 3, Q); ``generate`` maps codes (M, Q) to sequences (M, T, D)."""
+    a, b, codes, inside = slice_codes(kind, corners, resolution)
+    R, Q = codes.shape[0], codes.shape[2]
+    flat = codes[inside]
+    recon = generate(flat)
+    errors = np.full((R, R), np.nan)
+    errors[inside] = ((recon - np.asarray(target)[None]) ** 2).mean(axis=(1, 2))
+    return Landscape(kind=kind, a=a, b=b, corners=np.asarray(corners, np.float32),
+                     codes=codes, errors=errors)
+
+
+_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+def _shifted(values: np.ndarray, dr: int, dc: int) -> np.ndarray:
+    """values[r + dr, c + dc], NaN where that falls off the grid."""
+    out = np.full_like(values, np.nan, dtype=float)
+    R, C = values.shape
+    out[max(0, -dr):R - max(0, dr), max(0, -dc):C - max(0, dc)] = \
+        values[max(0, dr):R - max(0, -dr), max(0, dc):C - max(0, -dc)]
+    return out
+
+
+def local_minima(errors: np.ndarray) -> np.ndarray:
+    """(R, C) bool: finite cells strictly lower than each of their finite 8 neighbours.
+
+    >>> local_minima(np.array([[3., 2, 3], [2, 1, 2], [3, 2, 0.5]])).astype(int).tolist()
+    [[0, 0, 0], [0, 0, 0], [0, 0, 1]]
+    """
+    errors = np.asarray(errors, dtype=float)
+    is_min = np.isfinite(errors)
+    for dr, dc in _NEIGHBOURS:
+        neighbour = _shifted(errors, dr, dc)
+        is_min &= ~(neighbour <= errors)  # NaN neighbours (outside) never block
+    return is_min
+
+
+def descent_basins(errors: np.ndarray) -> np.ndarray:
+    """(R, C) int: the flat index of the minimum that steepest descent (to the lowest of the
+    8 neighbours, while lower) reaches from every cell; -1 outside (NaN)."""
+    errors = np.asarray(errors, dtype=float)
+    R, C = errors.shape
+    index = np.arange(R * C).reshape(R, C)
+    best = np.where(np.isfinite(errors), errors, np.inf)
+    step = index.copy()
+    for dr, dc in _NEIGHBOURS:
+        neighbour = _shifted(errors, dr, dc)
+        better = np.isfinite(neighbour) & (neighbour < best)
+        best = np.where(better, neighbour, best)
+        step = np.where(better, index + dr * C + dc, step)
+    flat = step.ravel()
+    for _ in range(R * C):  # pointer jumping: at most log2(R*C) rounds are needed
+        nxt = flat[flat]
+        if np.array_equal(nxt, flat):
+            break
+        flat = nxt
+    labels = flat.reshape(R, C)
+    return np.where(np.isfinite(errors), labels, -1)
