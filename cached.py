@@ -116,3 +116,55 @@ def _results_table(path: str, mtime: int):
 
 
 results_table.clear = _results_table.clear
+
+
+# --- the single generator (issue 11) -------------------------------------------------------
+
+def single_train_config():
+    """The single generator of the sidebar's expert set, with this page's code and capacity."""
+    from mic_core.single import default_single_config
+    s = st.session_state
+    return default_single_config(s["dataset"], s.get("single_code", "class"),
+                                 s.get("single_capacity", "cells"), selection=s["selection"],
+                                 seed=int(s["seed"]), noise_in=float(s["noise_in"]),
+                                 noise_out=float(s["noise_out"]))
+
+
+@st.cache_resource(show_spinner="Loading the single generator…", max_entries=8)
+def _single_generator(name: str, train):
+    from mic_core.single import load_or_train_generator
+    return load_or_train_generator(dataset(name), train, allow_training=False)
+
+
+def single_generator_ui(name: str, train):
+    """The generator of this configuration, trained here with a progress bar if it never
+    was (then kept on disk for every visitor)."""
+    from mic_core.single import find_generator, load_or_train_generator
+    if find_generator(dataset(name).config, train) is None:
+        bar = st.progress(0.0, text="Training the single generator…")
+
+        def report(p):
+            bar.progress(p.step / p.steps, text=f"Training the single generator: step "
+                                                f"{p.step} of {p.steps}, about "
+                                                f"{p.seconds_left:.0f} s left")
+        load_or_train_generator(dataset(name), train, progress=report)
+        bar.empty()
+    return _single_generator(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def single_inversion(name: str, train, inversion, target_bytes: bytes, shape: tuple):
+    """The full code inversion of one target (cached by the target's bytes)."""
+    from mic_core.single import invert_code
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+    return invert_code(_single_generator(name, train), target[None], inversion)
+
+
+@st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
+def single_landscapes(name: str, expert_train: TrainConfig, train, target_bytes: bytes,
+                      shape: tuple, true_class: int, kind: str, start: str):
+    """The slices of the true class's expert and of the generator around one target."""
+    from mic_core.single.landscape import compare_slices
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+    return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
+                          true_class, kind, start=start, resolution=25)

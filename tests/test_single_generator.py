@@ -202,3 +202,19 @@ def test_generator_refuses_inconsistent_arrays(generator):
     with pytest.raises(ValueError, match="w_ih has shape"):
         SingleGenerator("class", generator.class_names, generator.w_ih, generator.w_hh,
                         generator.bias, generator.w_out, generator.b_out, generator.types)
+
+
+def test_compare_slices_puts_the_true_class_first(generator, types):
+    from mic_core.expert import Expert, ExpertConfig, ExpertSet
+    from mic_core.single.landscape import compare_slices, irregularity
+    torch.manual_seed(0)
+    experts = ExpertSet.from_modules([Expert(ExpertConfig(n_types=K, hidden_size=4,
+                                                          output_size=D)) for _ in range(C)],
+                                     ["a", "b", "c"], types)
+    comparison = compare_slices(experts, generator, types[2, 1], 2, "pair", resolution=7)
+    assert comparison.generator_classes[0] == 2 and len(comparison.expert_types) == 2
+    assert comparison.generator.errors.shape == (7, 7)
+    summary = irregularity(experts, generator, types[:, 0], np.arange(C), "pair",
+                           resolution=7)
+    assert summary["n_targets"] == 3 and summary["slice"] == "pair"
+    assert 0 <= summary["mean_generator_start_in_true_class_basin"] <= 1

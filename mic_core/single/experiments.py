@@ -154,3 +154,46 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the report: the single generator beside MIC and the nearest neighbours ---------------
+
+SHOWN = ("mic", "single_class", "single_class_corners", "single_type", "single_type_corners",
+         "nn_mse", "nn_dtw")
+
+
+def comparison_table(table):
+    """One row per (dataset, selection, input noise, method) where the single generator has
+    results: accuracy mean and std over seeds, the seeds, the mean training and classifying
+    seconds, and in how many seeds (paired) the method beats MIC. The nearest neighbours
+    have no training noise: their row repeats under each noise.
+
+    Returns a pandas DataFrame (empty if the table holds no single-generator rows).
+    """
+    import pandas as pd
+    rows = table[table["protocol"] == PROTOCOL]
+    single = rows[rows["method"].astype(str).str.startswith("single_")]
+    out = []
+    cells = single[["dataset", "selection", "noise_in"]].drop_duplicates().sort_values(
+        ["dataset", "selection", "noise_in"])
+    for dataset, selection, noise_in in cells.itertuples(index=False):
+        setting = rows[(rows["dataset"] == dataset) & (rows["selection"] == selection)]
+        mic = setting[(setting["method"] == "mic") & (setting["noise_in"] == noise_in) &
+                      (setting["noise_out"] == 0)].set_index("seed")["accuracy"]
+        for method in SHOWN:
+            chosen = setting[setting["method"] == method]
+            if not method.startswith("nn_"):
+                chosen = chosen[(chosen["noise_in"] == noise_in) & (chosen["noise_out"] == 0)]
+            if chosen.empty:
+                continue
+            accuracy = chosen.set_index("seed")["accuracy"]
+            paired = accuracy.index.intersection(mic.index)
+            wins = int((accuracy[paired] > mic[paired]).sum())
+            out.append({"dataset": dataset, "selection": selection, "noise_in": noise_in,
+                        "method": method, "accuracy": round(float(accuracy.mean()), 4),
+                        "std": round(float(accuracy.std(ddof=0)), 4), "seeds": len(accuracy),
+                        "train_s": round(float(chosen["fit_seconds"].mean()), 1),
+                        "classify_s": round(float((chosen["seconds"] -
+                                                   chosen["fit_seconds"]).mean()), 1),
+                        "beats_mic": "" if method == "mic" else f"{wins} of {len(paired)}"})
+    return pd.DataFrame(out)

@@ -154,3 +154,121 @@ def descent_basins(errors: np.ndarray) -> np.ndarray:
         flat = nxt
     labels = flat.reshape(R, C)
     return np.where(np.isfinite(errors), labels, -1)
+
+
+# --- the two designs side by side ------------------------------------------------------------
+
+def expert_generator(experts, index: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``generate`` of expert ``index`` of an ``ExpertSet``: input vectors (M, K) ->
+    sequences (M, T, D)."""
+    from mic_core import kernels
+    weights = tuple(w[index:index + 1] for w in experts.kernel_weights())
+
+    def generate(codes):
+        codes = np.ascontiguousarray(codes, dtype=np.float32)[:, None]
+        return kernels.generate(*weights, codes, experts.n_steps)[:, 0]
+    return generate
+
+
+@dataclass(frozen=True)
+class SliceComparison:
+    """One target's slices of one expert and of the single generator, and their measures.
+
+    ``expert`` / ``generator``: the landscapes; ``expert_start`` / ``generator_start``: the
+    (a, b) of each inversion's start on its slice; ``*_minima``: local minima on the slice;
+    ``*_start_in_lowest``: whether descent from the start reaches the slice's lowest cell;
+    ``generator_start_in_true``: whether it reaches the true class's corner's basin (the
+    first corner of the generator's slice is the true class).
+    """
+
+    expert: Landscape
+    generator: Landscape
+    expert_types: tuple[int, ...]  # the expert's types spanning its slice
+    generator_classes: tuple[int, ...]  # the classes spanning the generator's slice
+    expert_start: tuple[float, float]
+    generator_start: tuple[float, float]
+
+    @property
+    def expert_minima(self) -> int:
+        return self.expert.n_local_minima
+
+    @property
+    def generator_minima(self) -> int:
+        return self.generator.n_local_minima
+
+    @property
+    def expert_start_in_lowest(self) -> bool:
+        return self.expert.same_basin(self.expert_start, self.expert.lowest())
+
+    @property
+    def generator_start_in_lowest(self) -> bool:
+        return self.generator.same_basin(self.generator_start, self.generator.lowest())
+
+    @property
+    def generator_start_in_true(self) -> bool:
+        true_corner = (1.0, 0.0) if self.generator.kind == "pair" else (0.0, 0.0)
+        return self.generator.same_basin(self.generator_start, true_corner)
+
+    def measures(self) -> dict:
+        return {"expert_local_minima": self.expert_minima,
+                "generator_local_minima": self.generator_minima,
+                "expert_start_in_lowest_basin": self.expert_start_in_lowest,
+                "generator_start_in_lowest_basin": self.generator_start_in_lowest,
+                "generator_start_in_true_class_basin": self.generator_start_in_true}
+
+
+def compare_slices(experts, generator, target: np.ndarray, true_class: int,
+                   kind: str = "pair", rivals=None, start: str = "zero",
+                   resolution: int = 25) -> SliceComparison:
+    """Slices through the true class's expert (spanned by the types that reconstruct the
+    target best) and through the single generator (spanned by the true class's corner and
+    its ``rivals``: by default the classes whose corners reconstruct the target best).
+
+    The generator's corner of a class is its one-hot class code, or for the type code its
+    best type's code. Starts: the expert's uniform vector; the generator's ``start`` ("zero"
+    or "uniform"), each placed on its slice (on a triangle, the centre)."""
+    from mic_core.single.inversion import corner_errors
+    target = np.asarray(target, dtype=np.float32)
+    n_corners = 2 if kind == "pair" else 3
+    # the expert: its best types for this target
+    gen_expert = expert_generator(experts, true_class)
+    K = experts.config.n_types
+    type_error = ((gen_expert(np.eye(K, dtype=np.float32)) - target) ** 2).mean(axis=(1, 2))
+    types = tuple(int(k) for k in np.argsort(type_error)[:n_corners])
+    expert = landscape(gen_expert, target, kind, np.eye(K, dtype=np.float32)[list(types)],
+                       resolution)
+    # the generator: the true class and its closest rivals
+    corners_error = corner_errors(generator, target[None])[0]
+    if rivals is None:
+        order = [int(c) for c in np.argsort(corners_error) if c != true_class]
+        rivals = order[:n_corners - 1]
+    classes = (int(true_class), *[int(c) for c in rivals])
+    if len(classes) != n_corners:
+        raise ValueError(f"a {kind} slice needs {n_corners - 1} rival classes, got {rivals}")
+    recon = generator.generate(generator.corner_codes())
+    corner_fit = ((recon - target) ** 2).mean(axis=(1, 2))
+    code_classes = generator.code_classes()
+    best_code = [int(np.flatnonzero(code_classes == c)[np.argmin(corner_fit[code_classes == c])])
+                 for c in classes]
+    gen = landscape(generator.generate, target, kind, generator.corner_codes()[best_code],
+                    resolution)
+    centre = (1 / 3, 1 / 3)
+    expert_start = (0.25, 0.25) if kind == "pair" else centre
+    Q = generator.code_size
+    generator_start = ((0.0, 0.0) if start == "zero" else (1 / Q, 1 / Q)) if kind == "pair" \
+        else centre
+    return SliceComparison(expert=expert, generator=gen, expert_types=types,
+                           generator_classes=classes, expert_start=expert_start,
+                           generator_start=generator_start)
+
+
+def irregularity(experts, generator, X: np.ndarray, y: np.ndarray, kind: str = "pair",
+                 resolution: int = 21, start: str = "zero") -> dict:
+    """Over targets ``X`` (n, T, D) with classes ``y``: the mean number of local minima on
+    each design's slice (``compare_slices``), and how often descent from the start ends in
+    the slice's lowest basin (both) and in the true class's basin (the generator)."""
+    rows = [compare_slices(experts, generator, x, int(c), kind, start=start,
+                           resolution=resolution).measures() for x, c in zip(X, y)]
+    keys = rows[0].keys() if rows else []
+    return {"n_targets": len(rows), "slice": kind, "resolution": resolution,
+            **{f"mean_{k}": float(np.mean([r[k] for r in rows])) for k in keys}}
