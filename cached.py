@@ -167,18 +167,37 @@ def _single_generator(name: str, train):
 
 
 def single_generator_ui(name: str, train):
-    """The generator of this configuration, trained here with a progress bar if it never
-    was (then kept on disk for every visitor)."""
+    """The generator of this configuration. One never trained goes through the server's
+    training queue (one training at a time), with the same progress for every visitor
+    waiting for it; then it is kept on disk for every visitor."""
     from mic_core.single import find_generator, load_or_train_generator
-    if find_generator(dataset(name).config, train) is None:
-        bar = st.progress(0.0, text="Training the single generator…")
+    from mic_core.single.generator import file_name as single_file_name
+    data = dataset(name)
+    path = find_generator(data.config, train)
+    if path is None:
+        queue = training_queue()
 
-        def report(p):
-            bar.progress(p.step / p.steps, text=f"Training the single generator: step "
-                                                f"{p.step} of {p.steps}, about "
-                                                f"{p.seconds_left:.0f} s left")
-        load_or_train_generator(dataset(name), train, progress=report)
+        def work(progress):
+            return load_or_train_generator(data, train, progress=lambda p: progress(
+                p.step / p.steps, p.seconds_left))
+        guess = {"characters": 900.0, "mnist": 120.0}[name] * train.hidden_size / 200
+        try:
+            ticket = queue.request(single_file_name(data.config, train),
+                                   f"{name} single generator", work, estimate_seconds=guess)
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this single generator…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
         bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_generator(data.config, train)
+    if path is not None:
+        mark_used(path)
     return _single_generator(name, train)
 
 

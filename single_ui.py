@@ -88,6 +88,7 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     verdict(columns[0], "Single generator: largest mass", by_mass)
     verdict(columns[1], "Single generator: class corners", by_corners)
     if with_experts:
+        cached.experts_ui(data.name, cached.train_config())  # trained through the queue
         mic = cached.inversion(data.name, cached.train_config(), target.tobytes(), target.shape)
         verdict(columns[2], "Experts (MIC)",
                 int(decision_errors(mic, data.standardiser)[0].argmin()))
@@ -115,6 +116,7 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
     st.subheader("The latent landscape")
     names = list(data.class_names)
     target = np.ascontiguousarray(target, dtype=np.float32)
+    cached.experts_ui(data.name, cached.train_config())
     mic = cached.inversion(data.name, cached.train_config(), target.tobytes(), target.shape)
     default = truth if truth is not None else int(mic.final_errors[0].argmin())
     cols = st.columns(2)

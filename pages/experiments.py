@@ -12,6 +12,7 @@ from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Prot
                                   run_grid)
 from mic_core.classify import decision_errors
 from mic_core.persistence import default_cache_dir
+from mic_core.single.experiments import comparison_table as single_comparison
 
 OWN_RUNS = default_cache_dir() / "experiments-app.csv"
 
@@ -66,6 +67,16 @@ else:
                "path at either end, at a price; made for drawings without connecting "
                "strokes).")
     st.dataframe(reports.free_ends_table(rows).round(4), hide_index=True)
+
+    single_ui_rows = single_comparison(rows)
+    if len(single_ui_rows):
+        st.header("One generator for all classes (the exposé) beside MIC")
+        st.dataframe(single_ui_rows, hide_index=True, width="stretch")
+        st.caption("single_class / single_type: one 200-cell LSTM with a class or type code, "
+                   "inverted from zero (50 steps), largest class mass wins; *_corners: the "
+                   "class whose corner code reconstructs best. beats_mic: seeds (paired) in "
+                   "which it beats MIC's paper rule. train_s / classify_s: mean seconds on "
+                   "this machine (2 shared cores). Only the cells listed were run.")
 
     st.header("One setting in detail")
     settings = [s for s in reports.SETTINGS

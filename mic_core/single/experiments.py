@@ -127,7 +127,17 @@ def main(argv=None) -> None:
     parser.add_argument("--code", nargs="+", choices=CODES, default=list(CODES))
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--report", action="store_true",
+                        help="print the comparison with MIC and the nearest neighbours "
+                             "(markdown) instead of running")
     args = parser.parse_args(argv)
+    if args.report:
+        frame = comparison_table(read_results(args.results))
+        print("| " + " | ".join(frame.columns) + " |")
+        print("|" + "---|" * len(frame.columns))
+        for values in frame.itertuples(index=False):
+            print("| " + " | ".join(str(v) for v in values) + " |")
+        return
     import numba
     import torch
     numba.set_num_threads(1)

@@ -3,6 +3,7 @@
 A slice is spanned by corners of the input space (one-hot codes): ``"pair"`` is the plane
 a·u + b·v of two corners (it holds the zero vector, where the exposé's inversion starts),
 ``"triangle"`` the face of three corners (barycentric weights, the experts' simplex). The
+pair's weights run over [0, 1]: mixtures, the region both designs' inversions search. The
 same function serves one expert (its four-entry input vector) and the single generator (its
 code), through a ``generate(codes (M, Q)) -> (M, T, D)`` callable.
 
@@ -69,7 +70,7 @@ class Landscape:
 
 
 def slice_codes(kind: str, corners: np.ndarray, resolution: int = 25,
-                extent: tuple[float, float] = (-0.25, 1.25)):
+                extent: tuple[float, float] = (0.0, 1.0)):
     """The grid of a slice: (a (R,), b (R,), codes (R, R, Q), inside (R, R))."""
     if kind not in SLICES:
         raise ValueError(f"unknown slice {kind!r}; choose one of {SLICES}")
