@@ -63,9 +63,15 @@ def train_config() -> TrainConfig:
                                 noise_in=float(s["noise_in"]), noise_out=float(s["noise_out"]))
 
 
+# experts trained by this server's queue, handed to ``_experts`` once so that the page that
+# asked shows the experts it just trained rather than reading them back from disk
+_JUST_TRAINED: dict = {}
+
+
 @st.cache_resource(show_spinner="Loading the experts…", max_entries=8)
 def _experts(name: str, train: TrainConfig) -> ExpertSet:
-    return load_or_train(dataset(name), train)
+    trained = _JUST_TRAINED.pop((name, train), None)
+    return trained if trained is not None else load_or_train(dataset(name), train)
 
 
 @st.cache_resource
@@ -101,6 +107,8 @@ def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
         if ticket.state == "failed":
             st.error(queue.status(ticket).describe(), icon=":material/error:")
             st.stop()
+        if isinstance(ticket.result, ExpertSet):
+            _JUST_TRAINED[(name, train)] = ticket.result
         path = find_experts(data.config, train)
     if path is not None:
         mark_used(path)
@@ -108,9 +116,9 @@ def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) -> InversionRecord:
-    """The full inversion record of one target (cached by the target's bytes)."""
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRecord:
+    """The full inversion record of one target (T, D) (Streamlit keys the cache by the
+    array's contents)."""
     return invert(_experts(name, train), target[None], record="full")
 
 
@@ -127,8 +135,9 @@ def default_train(name: str) -> TrainConfig:
 def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
     """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
     experts (final results only)."""
+    from mic_core.reports import gallery_samples
     data = dataset(name)
-    own = np.flatnonzero(data.y_test == expert)[:count]
+    own = gallery_samples(data.y_test, expert, count)
     return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
 
 

@@ -172,3 +172,20 @@ def generations_ui(generator) -> None:
                "learn one prototype per class).")
     st.plotly_chart(generations_figure(generator), key="single_generations",
                     config={"displayModeBar": False})
+
+
+def experiments_rows_ui(rows) -> None:
+    """The Experiments page's section: the single generator's rows beside MIC and the
+    nearest neighbours (nothing if it has none)."""
+    from mic_core.single.experiments import comparison_table
+    table = comparison_table(rows)
+    if table.empty:
+        return
+    st.header("One generator for all classes (the exposé) beside MIC")
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("single_class / single_type: one 200-cell LSTM with a class or type code, "
+               "inverted from the zero vector (50 steps, no projection), the largest class "
+               "mass wins; *_corners: the class whose corner code reconstructs best (no "
+               "inversion). beats_mic: in how many seeds (paired) it beats MIC's paper rule. "
+               "train_s / classify_s: mean seconds on this machine (2 shared, loaded cores). "
+               "Only the cells listed were run.")
