@@ -211,18 +211,16 @@ def single_generator_ui(name: str, train):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def single_inversion(name: str, train, inversion, target_bytes: bytes, shape: tuple):
-    """The full code inversion of one target (cached by the target's bytes)."""
+def single_inversion(name: str, train, inversion, target: np.ndarray):
+    """The full code inversion of one target (T, D) (keyed by the array's contents)."""
     from mic_core.single import invert_code
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
     return invert_code(_single_generator(name, train), target[None], inversion)
 
 
 @st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
-def single_landscapes(name: str, expert_train: TrainConfig, train, target_bytes: bytes,
-                      shape: tuple, true_class: int, kind: str, start: str):
+def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.ndarray,
+                      true_class: int, kind: str, start: str):
     """The slices of the true class's expert and of the generator around one target."""
     from mic_core.single.landscape import compare_slices
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
     return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
                           true_class, kind, start=start, resolution=25)

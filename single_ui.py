@@ -75,8 +75,7 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     """The single generator's inversion of ``target``: its verdicts (largest mass, class
     corners) beside the experts' winner, the animation and the exports. Returns the record."""
     target = np.ascontiguousarray(target, dtype=np.float32)
-    record = cached.single_inversion(data.name, train, inversion, target.tobytes(),
-                                     target.shape)
+    record = cached.single_inversion(data.name, train, inversion, target)
     names = list(data.class_names)
     by_mass = int(record.winners[0])
     by_corners = int(corner_errors(generator, target[None])[0].argmin())
@@ -89,7 +88,7 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     verdict(columns[1], "Single generator: class corners", by_corners)
     if with_experts:
         cached.experts_ui(data.name, cached.train_config())  # trained through the queue
-        mic = cached.inversion(data.name, cached.train_config(), target.tobytes(), target.shape)
+        mic = cached.inversion(data.name, cached.train_config(), target)
         verdict(columns[2], "Experts (MIC)",
                 int(decision_errors(mic, data.standardiser)[0].argmin()))
     st.caption(f"{train.code.capitalize()} code, {generator.hidden_size} cells, "
@@ -117,7 +116,7 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
     names = list(data.class_names)
     target = np.ascontiguousarray(target, dtype=np.float32)
     cached.experts_ui(data.name, cached.train_config())
-    mic = cached.inversion(data.name, cached.train_config(), target.tobytes(), target.shape)
+    mic = cached.inversion(data.name, cached.train_config(), target)
     default = truth if truth is not None else int(mic.final_errors[0].argmin())
     cols = st.columns(2)
     chosen = cols[0].selectbox("Class (its expert; the generator's first corner)",
@@ -126,9 +125,8 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
     kind = cols[1].radio("Slice", ["pair", "triangle"], horizontal=True, key="single_slice",
                          format_func=lambda k: {"pair": "two corners (a·u + b·v)",
                                                 "triangle": "three corners (a triangle)"}[k])
-    comparison = cached.single_landscapes(data.name, cached.train_config(), train,
-                                          target.tobytes(), target.shape, int(chosen), kind,
-                                          inversion.start)
+    comparison = cached.single_landscapes(data.name, cached.train_config(), train, target,
+                                          int(chosen), kind, inversion.start)
     expert_path = comparison.expert.coordinates(mic.mixture_weights[0, chosen])
     generator_path = comparison.generator.coordinates(record.codes[0])
     fig = landscape_figure(comparison, expert_path, generator_path,

@@ -218,3 +218,21 @@ def test_compare_slices_puts_the_true_class_first(generator, types):
                            resolution=7)
     assert summary["n_targets"] == 3 and summary["slice"] == "pair"
     assert 0 <= summary["mean_generator_start_in_true_class_basin"] <= 1
+
+
+def test_shallow_dimples_do_not_count_as_minima():
+    """A bowl 4 deep with a dimple 0.01 deep: two grid minima, one persistent; the dimple's
+    basin spills into the bowl's."""
+    from mic_core.single.landscape import Landscape, persistent_minima
+    a = np.linspace(0, 1, 9)
+    A, B = np.meshgrid(a, a)
+    errors = 16 * ((A - 0.25) ** 2 + (B - 0.25) ** 2)
+    errors[6, 6] = np.delete(errors[5:8, 5:8].ravel(), 4).min() - 0.01  # below its neighbours
+    assert local_minima(errors).sum() == 2
+    assert persistent_minima(errors) == [2 * 9 + 2]
+    land = Landscape("pair", a, a, np.eye(2), np.zeros((9, 9, 2)), errors)
+    assert land.n_local_minima == 1 and land.n_grid_minima == 2
+    assert land.same_basin((0.75, 0.75), (0.0, 0.0))
+    # a barrier 2 high (of a range of 4.5) keeps two minima apart
+    two = np.array([[1.0, 2.0, 3.0, 2.0], [2.0, 3.0, 4.0, 1.5], [3.0, 4.0, 5.0, 0.5]])
+    assert persistent_minima(two) == [0, 11]

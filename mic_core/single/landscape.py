@@ -7,9 +7,13 @@ pair's weights run over [0, 1]: mixtures, the region both designs' inversions se
 same function serves one expert (its four-entry input vector) and the single generator (its
 code), through a ``generate(codes (M, Q)) -> (M, T, D)`` callable.
 
-"Irregular" is quantified on the grid: the number of local minima (cells lower than every
-neighbour), and the basins of steepest descent from cell to lowest neighbour: whether the
-start point's basin holds a given corner (the true class) or the slice's lowest point.
+"Irregular" is quantified on the grid: the number of local minima, and the basins of
+steepest descent from cell to lowest neighbour: whether the start point's basin holds a
+given corner (the true class) or the slice's lowest point. A grid samples a narrow valley
+as a row of dimples, so a minimum counts only if it is *persistent*: to reach a lower one,
+a path must climb at least ``PERSISTENCE`` of the slice's error range (0-dimensional
+persistence, by flooding the grid from its lowest cell up); shallower minima and their
+basins are merged into the deeper one they spill into.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 SLICES = ("pair", "triangle")
+PERSISTENCE = 0.05  # a local minimum counts if it is this share of the slice's range deep
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,10 +58,19 @@ class Landscape:
 
     @property
     def n_local_minima(self) -> int:
+        """Local minima at least ``PERSISTENCE`` of the slice's range deep."""
+        return len(persistent_minima(self.errors))
+
+    @property
+    def n_grid_minima(self) -> int:
+        """Every cell lower than its 8 neighbours, however shallow."""
         return int(local_minima(self.errors).sum())
 
     def basins(self) -> np.ndarray:
-        return descent_basins(self.errors)
+        """(R, R) the persistent minimum (flat index) each cell's descent ends in."""
+        labels = descent_basins(self.errors)
+        merged = merged_minima(self.errors)
+        return np.vectorize(lambda m: merged.get(int(m), int(m)))(labels)
 
     def same_basin(self, point, other) -> bool:
         """Whether steepest descent from the cells of two points ends in one minimum."""
@@ -273,3 +287,79 @@ def irregularity(experts, generator, X: np.ndarray, y: np.ndarray, kind: str = "
     keys = rows[0].keys() if rows else []
     return {"n_targets": len(rows), "slice": kind, "resolution": resolution,
             **{f"mean_{k}": float(np.mean([r[k] for r in rows])) for k in keys}}
+
+
+def _flood(errors: np.ndarray, fraction: float):
+    """Flood the grid from its lowest cell up (8-neighbour union-find). Returns
+    {minimum cell: (persistence, the minimum it spills into)}; the global minimum's
+    persistence is infinite. Cells are flat indices."""
+    values = np.asarray(errors, dtype=float).ravel()
+    R, C = np.shape(errors)
+    parent = np.full(values.size, -1)
+    lowest = np.arange(values.size)  # the lowest cell of each component (at its root)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    deaths = {}
+    for cell in np.argsort(values, kind="stable"):
+        if not np.isfinite(values[cell]):
+            break
+        parent[cell] = cell
+        r, c = divmod(int(cell), C)
+        for dr, dc in _NEIGHBOURS:
+            if not (0 <= r + dr < R and 0 <= c + dc < C):
+                continue
+            other = (r + dr) * C + c + dc
+            if parent[other] < 0:
+                continue
+            a, b = find(cell), find(other)
+            if a == b:
+                continue
+            young, old = (a, b) if values[lowest[a]] > values[lowest[b]] or \
+                (values[lowest[a]] == values[lowest[b]] and lowest[a] > lowest[b]) else (b, a)
+            deaths[int(lowest[young])] = (values[cell] - values[lowest[young]],
+                                          int(lowest[old]))
+            parent[young] = old
+    finite = np.flatnonzero(np.isfinite(values))
+    if len(finite):
+        deaths[int(finite[np.argmin(values[finite])])] = (np.inf, -1)
+    return deaths
+
+
+def persistent_minima(errors: np.ndarray, fraction: float = PERSISTENCE) -> list[int]:
+    """Flat indices of the local minima at least ``fraction`` of the range deep.
+
+    >>> persistent_minima(np.array([[0., 1, 2, 1.9, 3], [1, 2, 3, 2, 3]]))
+    [0]
+    >>> persistent_minima(np.array([[0., 1, 3, 1, 3], [1, 2, 3, 2, 3]]))
+    [0, 3]
+    """
+    errors = np.asarray(errors, dtype=float)
+    finite = errors[np.isfinite(errors)]
+    if finite.size == 0:
+        return []
+    threshold = fraction * (finite.max() - finite.min())
+    grid = local_minima(errors).ravel()
+    return sorted(m for m, (persistence, _) in _flood(errors, fraction).items()
+                  if grid[m] and (persistence > threshold or not np.isfinite(persistence)))
+
+
+def merged_minima(errors: np.ndarray, fraction: float = PERSISTENCE) -> dict:
+    """{shallow minimum: the persistent minimum its basin spills into}."""
+    errors = np.asarray(errors, dtype=float)
+    finite = errors[np.isfinite(errors)]
+    if finite.size == 0:
+        return {}
+    threshold = fraction * (finite.max() - finite.min())
+    deaths = _flood(errors, fraction)
+    merged = {}
+    for m, (persistence, into) in deaths.items():
+        target = m
+        while np.isfinite(deaths[target][0]) and deaths[target][0] <= threshold:
+            target = deaths[target][1]
+        if target != m:
+            merged[m] = target
+    return merged
