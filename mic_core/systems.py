@@ -17,6 +17,7 @@ from types import ModuleType
 
 SYSTEMS = {
     "mic": "mic_core.mic_cli",  # Modular Inverse Classification: one expert per class
+    "single": "mic_core.single.cli",  # one generator for all classes (issue 11)
 }
 COMMANDS = ("train", "classify", "evaluate")
 
