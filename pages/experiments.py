@@ -13,6 +13,7 @@ from mic_core import reports
 from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Protocol, grid,
                                   run_grid)
 from mic_core.persistence import default_cache_dir
+from single_ui import experiments_rows_ui as single_generator_rows_ui
 
 OWN_RUNS = default_cache_dir() / "experiments-app.csv"
 
@@ -195,6 +196,7 @@ rows = results_ui()
 if rows is not None:
     summary_ui(rows)
     iterations_ui(rows)
+    single_generator_rows_ui(rows)
     dataset, selection, noise = setting_ui(rows)
     heat_maps_ui(rows, dataset, selection, noise)
     confusion_ui(rows, dataset, selection, noise)
