@@ -146,8 +146,8 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
                "reconstruct this target best, and of the generator's code space spanned by the "
                f"code of {names[chosen]} and its closest rival"
                + ("s" if kind == "triangle" else "") + " (by corner error). Colour: log₁₀ "
-               "reconstruction error; ×: local minima (lower than all 8 neighbours on the "
-               "25×25 grid); ○: the inversion's start; line: the inversion's path projected "
+               "reconstruction error; ×: local minima at least 5% of the slice's error range "
+               "deep (25×25 grid); ○: the inversion's start; line: the inversion's path projected "
                "onto the slice (the full path moves in all dimensions). 'Basin': where "
                "steepest descent on the grid ends.")
     _held_out_irregularity_ui(data.name)
