@@ -222,10 +222,11 @@ def single_generator_ui(name: str, train):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def single_inversion(name: str, train, inversion, target: np.ndarray):
-    """The full code inversion of one target (T, D) (keyed by the array's contents)."""
-    from mic_core.single import invert_code
-    return invert_code(_single_generator(name, train), target[None], inversion)
+def single_classification(name: str, train, inversion, target: np.ndarray):
+    """The single generator's decision on one target (T, D), with its full code inversion
+    (keyed by the array's contents)."""
+    from mic_core.single.inversion import classify_single
+    return classify_single(_single_generator(name, train), target, inversion)
 
 
 @st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
