@@ -5,6 +5,7 @@ Progress goes to stderr; with ``--json`` the result is one JSON object on stdout
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -35,7 +36,14 @@ def _train_progress():
     return lambda p: bar(p.step, p.steps, f"loss {p.loss:.4f}, {p.seconds_left:.0f}s left")
 
 
+# --system NAME: each system's module provides its own parser and commands (main(argv))
+SYSTEMS = {"ssl": "mic_core.inversion_ssl.cli"}
+SYSTEM_COMMANDS = ("train", "classify", "evaluate")
+
+
 def _add_expert_options(parser):
+    parser.add_argument("--system", choices=("mic", *SYSTEMS), default="mic",
+                        help="which system: mic (default) or " + ", ".join(SYSTEMS))
     parser.add_argument("--dataset", choices=DATASETS, default="characters")
     parser.add_argument("--selection", choices=SELECTIONS, default="clustered",
                         help="how each expert's four types are chosen")
@@ -255,7 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _system(argv) -> str:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--system", default="mic")
+    return pre.parse_known_args(argv)[0].system
+
+
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SYSTEM_COMMANDS and _system(argv) in SYSTEMS:
+        return importlib.import_module(SYSTEMS[_system(argv)]).main(argv)
     args = build_parser().parse_args(argv)
     if getattr(args, "limit", None) is not None and args.limit < 1:
         raise SystemExit("error: --limit must be at least 1")

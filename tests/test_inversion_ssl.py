@@ -232,3 +232,46 @@ def test_bad_input_gets_a_specific_message(fitted):
         SSLConfig(labels_per_class=5, selection="clustered")
     with pytest.raises(ValueError, match="unknown selection"):
         SSLConfig(selection="best")
+
+
+# --- the protocol: which samples are labelled, unlabelled, validation ----------------------
+
+@pytest.fixture(scope="module")
+def letters():
+    from mic_core.data import load_dataset
+    return load_dataset("characters")
+
+
+def test_letters_are_labelled_by_mics_types_and_the_rest_is_unlabelled(letters, tmp_path):
+    from mic_core.inversion_ssl import ssl_data
+    from mic_core.type_selection import select_types
+    config = SSLConfig(dataset="characters", selection="random", seed=142)
+    data = ssl_data(letters, config, cache_dir=tmp_path)
+    # the experts' "random" types: same selection function, same seed
+    types = select_types(letters.X_train, letters.y_train, 20, "random", 142)
+    np.testing.assert_array_equal(data.X_labelled, types.reshape(80, 100, 2))
+    np.testing.assert_array_equal(data.y_labelled, np.repeat(np.arange(20), 4))
+    # unlabelled: the pool without the 80 types, plus the 1429 unlabelled trajectories
+    assert len(data.X_unlabelled) == len(letters.X_train) - 80 + 1429
+    pool = {row.tobytes() for row in data.X_unlabelled}
+    assert not any(t.tobytes() in pool for t in data.X_labelled)
+    assert not any(x.tobytes() in pool for x in letters.X_test)  # never the test set
+    # while choosing, the validation third is left out of the unlabelled data too
+    choosing = ssl_data(letters, config, choosing=True, cache_dir=tmp_path)
+    assert len(choosing.X_unlabelled) == len(data.X_unlabelled) - len(data.y_validation)
+    assert 200 < len(data.y_validation) < 260 and len(np.unique(data.y_validation)) == 20
+    assert not any(v.tobytes() in {r.tobytes() for r in choosing.X_unlabelled}
+                   for v in choosing.X_validation)
+
+
+def test_drawn_labels_are_balanced_seeded_and_outside_validation(letters):
+    from mic_core.inversion_ssl import ssl_data
+    config = SSLConfig(dataset="characters", selection="drawn", labels_per_class=2, seed=7)
+    a, b = ssl_data(letters, config), ssl_data(letters, config)
+    np.testing.assert_array_equal(a.X_labelled, b.X_labelled)
+    assert np.bincount(a.y_labelled).tolist() == [2] * 20
+    validation = {v.tobytes() for v in a.X_validation}
+    assert not any(x.tobytes() in validation for x in a.X_labelled)
+    other = ssl_data(letters, SSLConfig(dataset="characters", selection="drawn",
+                                        labels_per_class=2, seed=8))
+    assert not np.array_equal(other.X_labelled, a.X_labelled)

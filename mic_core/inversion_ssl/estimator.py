@@ -46,6 +46,7 @@ class SSLProgress:
     seconds: float  # since training started
     loss: float  # this step's loss
     validation_accuracy: float | None = None  # at the latest evaluation, if any
+    curve: np.ndarray | None = None  # the training curve so far, at evaluation steps only
 
     @property
     def fraction(self) -> float:
@@ -184,7 +185,8 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
                 window = []
             if progress is not None:
                 progress(SSLProgress(step, self.steps, time.perf_counter() - start,
-                                     terms.total, val_accuracy))
+                                     terms.total, val_accuracy,
+                                     np.array(curve) if window == [] else None))
         self.network_.eval()
         self.fit_seconds_ = time.perf_counter() - start
         self.curve_ = np.array(curve, dtype=np.float64).reshape(-1, len(CURVE_COLUMNS))
