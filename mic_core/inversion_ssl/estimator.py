@@ -201,7 +201,8 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
 
     def _inputs(self, X) -> torch.Tensor:
         check_is_fitted(self, "network_")
-        return torch.from_numpy(check_inputs(X, self.input_shape_))
+        X = check_inputs(X, self.input_shape_)
+        return torch.from_numpy(X if X.flags.writeable else X.copy())
 
     def decision_function(self, X) -> np.ndarray:
         """The logits f(x): (n, C)."""
