@@ -78,8 +78,7 @@ cached.sync_url()
 if target is None:
     st.stop()
 
-record = cached.inversion(data.name, train, np.ascontiguousarray(target, np.float32).tobytes(),
-                          target.shape)
+record = cached.inversion(data.name, train, np.ascontiguousarray(target, np.float32))
 names = list(record.class_names)
 # the decision: the same rule as the CLI and the evaluation (free ends for pen trajectories)
 deciding = decision_errors(record, data.standardiser)[0]
