@@ -12,6 +12,7 @@ import cached
 from figures.inversion_ssl import (probabilities_figure, reconstruction_figure,
                                    ssl_curves_figure, templates_figure)
 from mic_core.inversion_ssl import fit_small_run
+from mic_core.inversion_ssl.experiments import same_labels_table
 from widgets import drawing_ui
 
 NETWORKS = {"inversion_ssl": "Semi-supervised (inversion)",
@@ -104,21 +105,13 @@ def results_ui(data) -> None:
     else:
         table = cached.ssl_mnist_table(str(MNIST_RESULTS), MNIST_RESULTS.stat().st_mtime_ns
                                        if MNIST_RESULTS.exists() else 0)
-    rows = table[(table["dataset"] == data.name) &
-                 table["method"].isin(["inversion_ssl", "supervised_small", "mic",
-                                       "nn_mse", "nn_dtw", "forward_lstm"])]
-    if data.name == "characters":  # MIC at its app default (input noise 0.1, no output noise)
-        rows = rows[rows["selection"].eq("clustered") &
-                    (rows["noise_in"].isna() | rows["noise_in"].eq(0.1)) &
-                    (rows["noise_out"].isna() | rows["noise_out"].eq(0.0))]
-    if rows.empty:
+    summary = same_labels_table(table, data.name, "clustered" if data.name == "characters"
+                                else "drawn")
+    if summary.empty:
         st.info("No held-out results yet: run `python -m mic_core.inversion_ssl.experiments "
                 "run`.")
         return
-    summary = (rows.groupby("method")["accuracy"].agg(["mean", "std", "count"])
-               .sort_values("mean", ascending=False).rename(columns={
-                   "mean": "accuracy (mean over seeds)", "std": "std", "count": "seeds"}))
-    st.dataframe(summary, use_container_width=True)
+    st.dataframe(summary, hide_index=True, width="stretch")
     labels = "four labelled types per class (MIC's)" if data.name == "characters" else \
         "5 labelled images per class (50 in all)"
     st.caption(f"Every method learnt from {labels}; held-out test set, seeds 42, 142, 242"

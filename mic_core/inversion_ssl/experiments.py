@@ -32,7 +32,7 @@ import torch
 
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import score_predictions
-from mic_core.experiments import COLUMNS, KEY, RESULTS, _key, append_results, read_results
+from mic_core.experiments import COLUMNS, KEY, RESULTS, append_results, read_results, row_key
 from mic_core.inversion_ssl.protocol import (DEFAULTS_FILE, METHODS, default_config,
                                              find_network, load_or_fit, ssl_data)
 from mic_core.persistence import atomic_write
@@ -128,7 +128,7 @@ def _row(dataset, config, y, predicted, mean_error, seconds, fit_seconds, cached
     return {c: row.get(c) for c in COLUMNS}
 
 
-def run(dataset_name: str, seeds=None, methods=METHODS) -> int:
+def run(dataset_name: str, seeds=None, methods=METHODS, selection: str | None = None) -> int:
     """Train and test every (seed, method) not yet in the results table; returns how many
     ran."""
     dataset = load_dataset(DataConfig(dataset=dataset_name))
@@ -137,9 +137,12 @@ def run(dataset_name: str, seeds=None, methods=METHODS) -> int:
     ran = 0
     for seed in seeds or SEEDS[dataset_name]:
         for method in methods:
-            config = default_config(dataset_name, method, seed=seed)
-            done = {_key(*v) for v in read_results(path)[list(KEY)].itertuples(index=False)}
-            if _key("paper", dataset_name, config.selection, None, None, seed, method) in done:
+            config = default_config(dataset_name, method, seed=seed,
+                                    **({"selection": selection} if selection else {}))
+            table = read_results(path)[list(KEY)]
+            done = {row_key(*values) for values in table.itertuples(index=False)}
+            if row_key("paper", dataset_name, config.selection, None, None, seed,
+                       method) in done:
                 continue
             cached = find_network(dataset, config) is not None
             start = time.perf_counter()
@@ -152,8 +155,7 @@ def run(dataset_name: str, seeds=None, methods=METHODS) -> int:
                        seconds, fit_seconds, cached)
             append_results([row], path)
             runs = _read_json(runs_path, [])
-            runs = [r for r in runs if not (r["dataset"] == dataset_name and r["seed"] == seed
-                                            and r["method"] == method)]
+            runs = [r for r in runs if r["config"] != asdict(config)]
             runs.append({"dataset": dataset_name, "seed": seed, "method": method,
                          "config": asdict(config), "accuracy": row["accuracy"],
                          "mean_reconstruction_error": row["mean_error"],
@@ -169,6 +171,30 @@ def run(dataset_name: str, seeds=None, methods=METHODS) -> int:
     return ran
 
 
+SAME_LABELS = ("mic", "mic_free_ends", "nn_mse", "nn_dtw", "forward_lstm", "inversion_ssl",
+               "supervised_small")
+
+
+def same_labels_table(rows, dataset: str = "characters", selection: str = "clustered",
+                      mic_noise: tuple[float, float] = (0.1, 0.0)):
+    """Held-out accuracy of every system that learnt from the same four labelled samples
+    per class (MIC's types of ``selection``): mean, std and seeds, best first. MIC at
+    ``mic_noise`` (input, output; the app's default experts); the others have no noise."""
+    import pandas as pd
+    rows = rows[(rows["dataset"] == dataset) & rows["method"].isin(SAME_LABELS)]
+    if dataset == "characters" or "mic" in set(rows["method"]):
+        rows = rows[rows["selection"] == selection]
+    mic = rows["method"].str.startswith("mic")
+    at = (rows["noise_in"].astype(float) == mic_noise[0]) & \
+        (rows["noise_out"].astype(float) == mic_noise[1])
+    rows = rows[~mic | at]
+    if rows.empty:
+        return pd.DataFrame(columns=["method", "mean", "std", "seeds"])
+    table = rows.groupby("method")["accuracy"].agg(["mean", "std", "count"])
+    return (table.rename(columns={"count": "seeds"}).reset_index()
+            .sort_values("mean", ascending=False, kind="stable").reset_index(drop=True))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.inversion_ssl.experiments",
                                      description=__doc__.split("\n\n")[0])
@@ -176,13 +202,16 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", choices=("characters", "mnist"), default="characters")
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--selection", choices=("clustered", "random", "drawn"), default=None,
+                        help="run: the labelled samples (default: letters clustered = MIC's "
+                             "types, digits drawn)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1-2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.stage == "choose":
         choose(args.dataset)
     else:
-        run(args.dataset, args.seeds, args.methods)
+        run(args.dataset, args.seeds, args.methods, args.selection)
 
 
 if __name__ == "__main__":

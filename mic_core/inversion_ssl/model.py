@@ -28,8 +28,8 @@ NETWORKS = ("small_cnn", "pen_cnn")
 
 class SmallCNN(nn.Module):
     """The paper's SmallCNN for 28×28 digits (≈131 K parameters, mean pooling, ReLU, no batch
-    normalisation): conv 3×3 32 → pool → conv 3×3 64 → pool → conv 3×3 64 → pool → dense 128
-    → dense C. Input (n, 28, 28); output the C logits."""
+    normalisation): conv 3×3 32 → pool → conv 3×3 64 → pool → conv 3×3 64 → pool →
+    dense 128 → dense C. Input (n, 28, 28); output the C logits."""
 
     input_shape = (28, 28)
 
@@ -158,7 +158,8 @@ def ssl_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
 
     def mean(values, mask):
         return float(values[mask].mean()) if bool(mask.any()) else float("nan")
-    terms = LossTerms(total=float(loss.detach()), cross_entropy=mean(cross_entropy.detach(), labelled),
+    terms = LossTerms(total=float(loss.detach()),
+                      cross_entropy=mean(cross_entropy.detach(), labelled),
                       reconstruction=float(r.detach().mean()) if r is not None else float("nan"),
                       entropy=mean(entropy.detach(), unlabelled))
     return loss, terms
