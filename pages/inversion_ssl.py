@@ -51,7 +51,7 @@ def network_ui(data, method: str, target, true_index) -> dict:
     st.plotly_chart(probabilities_figure(p, names, true_index), key=f"p_{method}")
     st.plotly_chart(reconstruction_figure(
         target, views["reconstruction"],
-        ("input", f"reconstruction (R = {views['error']:.3f})")), key=f"r_{method}")
+        ("input", f"reconstruction (R = {views['error']:.3g})")), key=f"r_{method}")
     return views
 
 
