@@ -1,5 +1,5 @@
 """``python -m mic_core {train,classify,evaluate} --system ssl ...``: network inversion's
-commands (``mic_core.cli`` dispatches here by ``--system``).
+commands (registered in ``mic_core.systems``; ``mic_core.cli`` dispatches here).
 
     python -m mic_core train --system ssl --dataset characters
     python -m mic_core classify --system ssl --sample 5 --json
@@ -8,7 +8,6 @@ commands (``mic_core.cli`` dispatches here by ``--system``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -31,9 +30,8 @@ def _bar(progress):
           end=end, file=sys.stderr, flush=True)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every ssl command takes."""
-    parser.add_argument("--system", choices=("ssl",), default="ssl")
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The ssl options of ``command`` (``--system`` and ``--json`` come from mic_core.cli)."""
     parser.add_argument("--dataset", choices=DATASETS, default="characters")
     parser.add_argument("--labels-per-class", type=int, default=None,
                         help="labelled samples per class (default: letters 4 = MIC's "
@@ -53,7 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    if command == "classify":
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--drawing", type=Path, help="canvas JSON file of a drawing")
+        source.add_argument("--sample", type=int, help="index into the held-out test set")
+        parser.add_argument("--join-strokes", action="store_true")
+    if command == "evaluate":
+        parser.add_argument("--limit", type=int, default=None,
+                            help="a seeded subset of N samples")
 
 
 def _model(args):
@@ -78,23 +83,17 @@ def _model(args):
     return dataset, config, model
 
 
-def _emit(args, result: dict, text: str) -> None:
-    print(json.dumps(result) if args.json else text)
-
-
-def cmd_train(args):
+def train(args) -> dict:
     dataset, config, model = _model(args)
     curve = model.curve_
     result = {"system": "ssl", "method": config.method, "dataset": dataset.name,
               "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
               "train_seconds": model.fit_seconds_,
               "validation_accuracy": float(curve[-1, -1]) if len(curve) else None}
-    _emit(args, result, f"{config.method} network ready (alpha {config.alpha}, beta "
-                        f"{config.beta}, {config.labels_per_class} labels per class); "
-                        f"trained in {model.fit_seconds_:.0f}s")
+    return result
 
 
-def cmd_classify(args):
+def classify(args) -> dict:
     if args.drawing is not None and args.dataset != "characters":
         raise SystemExit("error: --drawing needs --dataset characters")
     dataset, config, model = _model(args)
@@ -118,48 +117,33 @@ def cmd_classify(args):
               "reconstruction_error": float(model.reconstruction_errors(target)[0])}
     if true_class is not None:
         result["true_class"] = true_class
-    top = np.argsort(-proba)[:3]
-    _emit(args, result, f"winner: {winner}" + (f" (true class {true_class})" if true_class
-                                                else "") + "; " +
-          ", ".join(f"{names[i]} {proba[i]:.3f}" for i in top))
+    return result
 
 
-def cmd_evaluate(args):
-    dataset, config, model = _model(args)
+def evaluate(args) -> dict:
     if args.limit is not None and args.limit < 1:
         raise SystemExit("error: --limit must be at least 1")
+    dataset, config, model = _model(args)
     chosen = seeded_subset(len(dataset.X_test), args.limit, seed=0)
     X, y = dataset.X_test[chosen], dataset.y_test[chosen]
     accuracy, per_class, _ = score_predictions(y, model.predict(X), dataset.class_names)
     result = {"system": "ssl", "method": config.method, "accuracy": accuracy,
               "n_test": len(y), "mean_reconstruction_error":
               float(model.reconstruction_errors(X).mean()), "per_class_accuracy": per_class}
-    _emit(args, result, f"{config.method}: accuracy {accuracy:.4f} on {len(y)} held-out "
-                        f"samples")
+    return result
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mic_core",
-                                     description="Network inversion for semi-supervised "
-                                                 "learning (--system ssl)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("train", help="train (or load) the network of a configuration")
-    add_arguments(p)
-    p.set_defaults(func=cmd_train)
-    p = commands.add_parser("classify", help="classify a drawing or a held-out sample")
-    add_arguments(p)
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--drawing", type=Path, help="canvas JSON file of a drawing")
-    source.add_argument("--sample", type=int, help="index into the held-out test set")
-    p.add_argument("--join-strokes", action="store_true")
-    p.set_defaults(func=cmd_classify)
-    p = commands.add_parser("evaluate", help="accuracy on the held-out test set")
-    add_arguments(p)
-    p.add_argument("--limit", type=int, default=None, help="a seeded subset of N samples")
-    p.set_defaults(func=cmd_evaluate)
-    return parser
-
-
-def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+def describe(command: str, result: dict) -> str:
+    """The one line printed without ``--json``."""
+    if command == "train":
+        c = result["config"]
+        return (f"{result['method']} network ready (alpha {c['alpha']}, beta {c['beta']}, "
+                f"{c['labels_per_class']} labels per class); trained in "
+                f"{result['train_seconds']:.0f}s")
+    if command == "classify":
+        top = sorted(result["probabilities"].items(), key=lambda kv: -kv[1])[:3]
+        return (f"winner: {result['winner']}" +
+                (f" (true class {result['true_class']})" if "true_class" in result else "") +
+                "; " + ", ".join(f"{name} {p:.3f}" for name, p in top))
+    return (f"{result['method']}: accuracy {result['accuracy']:.4f} on {result['n_test']} "
+            "held-out samples")
