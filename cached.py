@@ -15,11 +15,17 @@ import streamlit as st
 
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
-from mic_core.persistence import find_experts
+from mic_core.classify import Classification, classify, default_rule
+from mic_core.persistence import default_cache_dir, file_name, find_experts
+from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
+                              mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
+# the first training of a kind on this server waits on these guesses (one numba thread, this
+# 2-core machine); later ones on the measured durations
+TRAINING_GUESS_SECONDS = {"characters": 45.0, "mnist": 120.0}
 
 
 def init_state() -> None:
@@ -58,30 +64,72 @@ def train_config() -> TrainConfig:
                                 noise_in=float(s["noise_in"]), noise_out=float(s["noise_out"]))
 
 
+# experts trained by this server's queue, handed to ``_experts`` once so that the page that
+# asked shows the experts it just trained rather than reading them back from disk
+_JUST_TRAINED: dict = {}
+
+
 @st.cache_resource(show_spinner="Loading the experts…", max_entries=8)
 def _experts(name: str, train: TrainConfig) -> ExpertSet:
-    return load_or_train(dataset(name), train)
+    trained = _JUST_TRAINED.pop((name, train), None)
+    return trained if trained is not None else load_or_train(dataset(name), train)
+
+
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's one training queue (shared by every session; its caps from the
+    environment, see ``mic_core.serving``). Temporaries of writes a killed server left
+    behind are cleared when it starts."""
+    remove_stale_temporaries(default_cache_dir())
+    return TrainingQueue(ServingLimits.from_environment())
 
 
 def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
-    """The experts of this configuration; trained here, with a progress bar, if they were
-    never trained (on disk and across sessions: a second visitor never trains again)."""
-    if find_experts(dataset(name).config, train) is None:
-        bar = st.progress(0.0, text="Training the experts of this configuration…")
-
-        def report(p):
-            bar.progress(p.step / p.steps, text=f"Training the experts: step {p.step} of "
-                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
-        load_or_train(dataset(name), train, progress=report)
+    """The experts of this configuration. One never trained is queued for training (one at
+    a time per server); every visitor waiting for it sees the same progress, the others
+    their place in the queue. A refused request (a cap) stops the page with the reason."""
+    data = dataset(name)
+    path = find_experts(data.config, train)
+    if path is None:
+        queue = training_queue()
+        try:
+            ticket = queue.request(file_name(data.config, train), f"{name} experts",
+                                   expert_training(data, train, None,
+                                                   queue.limits.cache_max_bytes),
+                                   estimate_seconds=TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of these experts…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
         bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        if isinstance(ticket.result, ExpertSet):
+            _JUST_TRAINED[(name, train)] = ticket.result
+        path = find_experts(data.config, train)
+    if path is not None:
+        mark_used(path)
     return _experts(name, train)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) -> InversionRecord:
-    """The full inversion record of one target (cached by the target's bytes)."""
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRecord:
+    """The full inversion record of one target (T, D) (Streamlit keys the cache by the
+    array's contents)."""
     return invert(_experts(name, train), target[None], record="full")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classification:
+    """The full classification record of one target (T, D) (Streamlit keys the cache by
+    the array's contents): the data set's decision rule (``default_rule``: free ends for
+    letters, plain for MNIST)."""
+    return classify(_experts(name, train), target[None], rule=default_rule(name),
+                    standardiser=dataset(name).standardiser, record="full")
 
 
 def target_key(target: np.ndarray) -> str:
@@ -94,12 +142,14 @@ def default_train(name: str) -> TrainConfig:
 
 
 @st.cache_data(show_spinner="Inverting the gallery's samples…", max_entries=16)
-def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
-    """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
-    experts (final results only)."""
+def gallery_classification(name: str, expert: int, count: int) -> Classification:
+    """The first ``count`` held-out samples of class ``expert``, classified by all shipped
+    experts (final results only; the data set's rule)."""
+    from mic_core.reports import gallery_samples
     data = dataset(name)
-    own = np.flatnonzero(data.y_test == expert)[:count]
-    return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
+    own = gallery_samples(data.y_test, expert, count)
+    return classify(_experts(name, default_train(name)), data.X_test[own],
+                    rule=default_rule(name), standardiser=data.standardiser, record="final")
 
 
 def results_table(path: str):
@@ -116,3 +166,123 @@ def _results_table(path: str, mtime: int):
 
 
 results_table.clear = _results_table.clear
+
+
+# --- network inversion (issue 13) ----------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the inversion network…", max_entries=8)
+def _ssl_network(name: str, config):
+    from mic_core.inversion_ssl import load_or_fit
+    return load_or_fit(dataset(name), config)
+
+
+def ssl_config(name: str, method: str):
+    """The shipped configuration of a data set's network (chosen on validation, seed 42)."""
+    from mic_core.inversion_ssl import default_config
+    return default_config(name, method)
+
+
+def ssl_network_ui(name: str, method: str):
+    """The network of ``method`` ("inversion_ssl" or "supervised_small"); trained here with
+    a progress bar if it is neither shipped nor cached (once, for every visitor)."""
+    from mic_core.inversion_ssl import load_or_fit
+    from mic_core.inversion_ssl.protocol import find_network
+    config = ssl_config(name, method)
+    if find_network(dataset(name), config) is None:
+        bar = st.progress(0.0, text="Training the network of this configuration…")
+
+        def report(p):
+            bar.progress(p.fraction, text=f"Training: step {p.step} of {p.steps}, about "
+                                          f"{p.seconds_left:.0f} s left")
+        load_or_fit(dataset(name), config, progress=report)
+        bar.empty()
+    return _ssl_network(name, config)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def ssl_views(name: str, method: str, target_bytes: bytes, shape: tuple) -> dict:
+    """Probabilities, reconstruction, its error and the templates of one target."""
+    model = _ssl_network(name, ssl_config(name, method))
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)[None]
+    return {"probabilities": model.predict_proba(target)[0],
+            "reconstruction": model.reconstruct(target)[0],
+            "error": float(model.reconstruction_errors(target)[0]),
+            "templates": model.templates(target)[0],
+            "classes": model.classes_}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def ssl_mnist_table(path: str, mtime: int):
+    """The digits results (results/inversion_ssl/mnist.csv), re-read when the file changes."""
+    from mic_core.experiments import read_results
+    return read_results(path)
+
+
+# --- the single generator (issue 11) -------------------------------------------------------
+
+def single_train_config():
+    """The single generator of the sidebar's expert set, with this page's code and capacity."""
+    from mic_core.single import default_single_config
+    s = st.session_state
+    return default_single_config(s["dataset"], s.get("single_code", "class"),
+                                 s.get("single_capacity", "cells"), selection=s["selection"],
+                                 seed=int(s["seed"]), noise_in=float(s["noise_in"]),
+                                 noise_out=float(s["noise_out"]))
+
+
+@st.cache_resource(show_spinner="Loading the single generator…", max_entries=8)
+def _single_generator(name: str, train):
+    from mic_core.single import load_or_train_generator
+    return load_or_train_generator(dataset(name), train, allow_training=False)
+
+
+def single_generator_ui(name: str, train):
+    """The generator of this configuration. One never trained goes through the server's
+    training queue (one training at a time), with the same progress for every visitor
+    waiting for it; then it is kept on disk for every visitor."""
+    from mic_core.single import find_generator, load_or_train_generator
+    from mic_core.single.generator import file_name as single_file_name
+    data = dataset(name)
+    path = find_generator(data.config, train)
+    if path is None:
+        queue = training_queue()
+
+        def work(progress):
+            return load_or_train_generator(data, train, progress=lambda p: progress(
+                p.step / p.steps, p.seconds_left))
+        guess = {"characters": 900.0, "mnist": 120.0}[name] * train.hidden_size / 200
+        try:
+            ticket = queue.request(single_file_name(data.config, train),
+                                   f"{name} single generator", work, estimate_seconds=guess)
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this single generator…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
+        bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_generator(data.config, train)
+    if path is not None:
+        mark_used(path)
+    return _single_generator(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def single_classification(name: str, train, inversion, target: np.ndarray):
+    """The single generator's decision on one target (T, D), with its full code inversion
+    (keyed by the array's contents)."""
+    from mic_core.single.inversion import classify_single
+    return classify_single(_single_generator(name, train), target, inversion)
+
+
+@st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
+def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.ndarray,
+                      true_class: int, kind: str, start: str):
+    """The slices of the true class's expert and of the generator around one target."""
+    from mic_core.single.landscape import compare_slices
+    return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
+                          true_class, kind, start=start, resolution=25)
