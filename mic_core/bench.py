@@ -184,7 +184,7 @@ def _versus_torch(name: str, experts, targets, config: InversionConfig, repeats:
             f"{name}_max_error_difference_vs_torch_float64": float(
                 np.abs(exact - exact_torch).max()),
             f"{name}_winners_agree_with_torch": float(
-                np.mean(record.winners == torch_errors.argmin(axis=1)))}
+                np.mean(record.final_errors.argmin(axis=1) == torch_errors.argmin(axis=1)))}
 
 
 def run_bench(quick: bool = False, log=print) -> dict:
