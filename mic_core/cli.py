@@ -1,10 +1,15 @@
 """Command line: ``python -m mic_core {train,classify,evaluate,bench} ...``.
 
+``train``, ``classify``, ``evaluate`` (and ``experiments``) take ``--system NAME``: ``mic``
+(the default, this module) or another system of ``SYSTEMS``, whose own module parses the rest
+of the command line.
+
 Progress goes to stderr; with ``--json`` the result is one JSON object on stdout.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -18,6 +23,9 @@ from mic_core.inversion import InversionConfig, invert
 from mic_core.persistence import load_or_train
 from mic_core.training import default_train_config, type_errors
 from mic_core.type_selection import SELECTIONS
+
+
+SYSTEMS = {"mic": None, "style": "mic_core.style_memory.cli"}  # name -> module with main()
 
 
 def _progress_bar(label: str):
@@ -36,6 +44,8 @@ def _train_progress():
 
 
 def _add_expert_options(parser):
+    parser.add_argument("--system", choices=tuple(SYSTEMS), default="mic",
+                        help="which system: mic (the experts) or style (style memory)")
     parser.add_argument("--dataset", choices=DATASETS, default="characters")
     parser.add_argument("--selection", choices=SELECTIONS, default="clustered",
                         help="how each expert's four types are chosen")
@@ -223,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Train and evaluate every cell of the grid; rows are "
                             "appended to the results table as jobs finish, and a rerun skips "
                             "what is done.")
+    p.add_argument("--system", choices=tuple(SYSTEMS), default="mic")
     p.add_argument("--dataset", nargs="+", choices=DATASETS, default=list(DATASETS))
     p.add_argument("--selection", nargs="+", choices=SELECTIONS, default=list(SELECTIONS))
     p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
@@ -255,7 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _system(argv: list[str]) -> tuple[str, list[str]]:
+    """The ``--system`` of a command line (default mic), and the command line."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--system", choices=tuple(SYSTEMS), default="mic")
+    known, _ = pre.parse_known_args(argv)
+    return known.system, argv
+
+
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    system, argv = _system(argv)
+    if SYSTEMS[system] is not None:
+        importlib.import_module(SYSTEMS[system]).main(argv)
+        return
     args = build_parser().parse_args(argv)
     if getattr(args, "limit", None) is not None and args.limit < 1:
         raise SystemExit("error: --limit must be at least 1")
