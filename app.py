@@ -6,5 +6,6 @@ st.navigation([
     st.Page("pages/compete.py", title="Compete", icon="🏁", default=True),
     st.Page("pages/experts.py", title="Experts", icon="🧠"),
     st.Page("pages/experiments.py", title="Experiments", icon="📊"),
+    st.Page("pages/style_memory.py", title="Style memory", icon=":material/palette:"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📖"),
 ]).run()

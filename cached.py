@@ -116,3 +116,46 @@ def _results_table(path: str, mtime: int):
 
 
 results_table.clear = _results_table.clear
+
+
+# --- style memory (issue 12) ---------------------------------------------------------------
+
+def style_config(name: str, training: str):
+    """The style memory of a data set: trained on the whole pool ("full") or on the experts'
+    four types per class ("clustered" or "random"), seed 42."""
+    from mic_core.style_memory import default_style_config
+    return default_style_config(name, None if training == "full" else training)
+
+
+@st.cache_resource(show_spinner="Loading the style memory…", max_entries=6)
+def _style_memory(name: str, training: str):
+    from mic_core.style_memory import load_or_train_style_memory
+    return load_or_train_style_memory(dataset(name), style_config(name, training))
+
+
+def style_memory_ui(name: str, training: str):
+    """The style memory (shared, never mutated); trained here with a progress bar if it was
+    never trained."""
+    from mic_core.style_memory import find_style_memory, load_or_train_style_memory
+    config = style_config(name, training)
+    if find_style_memory(dataset(name).config, config) is None:
+        bar = st.progress(0.0, text="Training the style memory…")
+
+        def report(p):
+            bar.progress(p.step / p.steps, text=f"Training the style memory: step {p.step} of "
+                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
+        load_or_train_style_memory(dataset(name), config, progress=report)
+        bar.empty()
+    return _style_memory(name, training)
+
+
+@st.cache_data(show_spinner="Classifying the held-out samples…", max_entries=6)
+def style_evaluation(name: str, training: str):
+    """The style memory on the protocol's held-out samples: (indices into the test set,
+    StyleEvaluation, styles (n, n_style))."""
+    from mic_core.style_memory import evaluate_style_memory
+    from mic_core.style_memory.experiments import test_indices
+    data, model = dataset(name), _style_memory(name, training)
+    chosen = test_indices(name)
+    X, y = data.X_test[chosen], data.y_test[chosen]
+    return chosen, evaluate_style_memory(model, X, y), model.style(X)

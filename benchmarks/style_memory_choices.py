@@ -2,7 +2,7 @@
 pool only (the held-out test set is never read here). Prints one JSON object.
 
 * letters, whole pool: noise and learning rate on a stratified 20 % validation split of the
-  714-sample pool (seeds 0 and 1), each fit keeping its best validation epoch of 60;
+  714-sample pool (seed 0), each fit keeping its best validation epoch of 30;
 * low-data (four samples per class): settings picked on "simulated protocols": four random
   samples per class drawn from one part of the training pool (seeds 0, 1), validated on
   the rest of the pool, for both data sets (MNIST validation: 2000 pool samples).
@@ -29,13 +29,13 @@ def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def whole_pool_letters(seeds=(0, 1)):
+def whole_pool_letters(seeds=(0,)):
     data = load_dataset("characters")
     rows = []
-    for noise, lr in itertools.product((0.0, 0.1, 0.2, 0.3), (1e-3, 3e-3)):
+    for noise, lr in ((0.0, 1e-3), (0.1, 1e-3), (0.2, 1e-3), (0.1, 3e-3)):
         accuracies, epochs = [], []
         for seed in seeds:
-            model = StyleMemoryClassifier(noise=noise, learning_rate=lr, epochs=60,
+            model = StyleMemoryClassifier(noise=noise, learning_rate=lr, epochs=30,
                                           batch_size=32, validation_fraction=0.2, seed=seed)
             model.fit(data.X_train, data.y_train)
             best = next(h for h in model.history_ if h["epoch"] == model.best_epoch_)
@@ -56,7 +56,7 @@ def _four_per_class(y, pool, seed):
 def low_data(name, seeds=(0, 1), n_valid=2000):
     data = load_dataset(name)
     rows = []
-    for epochs, noise in itertools.product((50, 150, 300), (0.1, 0.2)):
+    for epochs, noise in itertools.product((100, 300), (0.1, 0.3)):
         accuracies = []
         for seed in seeds:
             pool, valid = stratified_split(data.y_train, 0.5, seed + 1000)

@@ -1,8 +1,5 @@
 """Style memory: network shapes, the loss against a hand computation, training, files, bad
 input, the analysis against brute force, and the CLI. Tiny budgets: seconds."""
-import json
-import zipfile
-
 import numpy as np
 import pytest
 import torch
@@ -180,8 +177,8 @@ def test_corrupt_and_foreign_files_are_refused(tmp_path):
     with pytest.raises(StyleMemoryFileError):
         load_style_memory(text)
     # right header, wrong weights
-    with zipfile.ZipFile(good) as z:
-        header = np.load(good, allow_pickle=False)["header"]
+    with np.load(good, allow_pickle=False) as f:
+        header = f["header"]
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, header=header, **{"weight:encoder.0.weight": np.zeros((2, 2))})
     with pytest.raises(StyleMemoryFileError, match="do not fit"):

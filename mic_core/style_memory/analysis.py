@@ -134,3 +134,41 @@ def interpolate_styles(model: StyleMemoryClassifier, first: np.ndarray, second: 
     lambdas = np.asarray(lambdas, dtype=np.float32).reshape(-1, 1)
     m1, m2 = model.style(np.stack([first, second]))
     return model.decode(label, (1 - lambdas) * m1 + lambdas * m2)
+
+
+@dataclass(frozen=True)
+class StyleReading:
+    """Everything the network says about one sample."""
+
+    probabilities: np.ndarray  # (n_classes,) softmax
+    predicted: int  # class index
+    style: np.ndarray  # (n_style,)
+    reconstruction: np.ndarray  # (*input_shape,) from the network's own softmax and style
+    as_label: np.ndarray  # (*input_shape,) from the one-hot vector of ``label``
+    label: int  # the class of ``as_label``
+    error: float  # Euclidean ||reconstruction - x||
+    error_as_label: float  # Euclidean ||as_label - x||
+    transfer: np.ndarray  # (n_classes, *input_shape): the style under every class label
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.predicted])
+
+
+def read_sample(model: StyleMemoryClassifier, x: np.ndarray,
+                label: int | None = None) -> StyleReading:
+    """Classify ``x`` (one sample, e.g. (28, 28) or (100, 2)), read its style, and redraw it
+    from (prediction, style), from (``label``, style) (default: the prediction) and under
+    every class label."""
+    x = model._check_X(x)  # one sample -> (1, ...), with the shape checked
+    proba = model.predict_proba(x)[0]
+    predicted = int(model.classes_[proba.argmax()])
+    label = predicted if label is None else int(label)
+    transfer = style_transfer(model, x[0])
+    as_label = transfer[int(model._class_index(label))]
+    reconstruction = model.reconstruct(x)[0]
+    return StyleReading(probabilities=proba, predicted=predicted, style=model.style(x)[0],
+                        reconstruction=reconstruction, as_label=as_label, label=label,
+                        error=float(np.linalg.norm(reconstruction - x[0])),
+                        error_as_label=float(np.linalg.norm(as_label - x[0])),
+                        transfer=transfer)

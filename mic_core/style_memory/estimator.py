@@ -39,12 +39,16 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : stratified share held out to choose the epoch (0: keep the last).
     architecture : "image" (2-D conv, inputs (n, 28, 28)), "pen_trajectory" (1-D conv along
         the path, inputs (n_ts, sz, d)) or "auto" (image when d > 2).
+    augment : pen trajectories only: std of a random rotation (radians) and of the log of a
+        random scale applied to each training sample before the noise (0: none); the
+        network redraws the rotated, scaled sample.
     seed : initial weights, minibatch order, noise and the validation split.
     """
 
     def __init__(self, n_style: int = 16, alpha: float = 0.05, noise: float = 0.1,
                  epochs: int = 10, learning_rate: float = 1e-3, batch_size: int = 64,
-                 validation_fraction: float = 0.1, architecture: str = "auto", seed: int = 42):
+                 validation_fraction: float = 0.1, architecture: str = "auto",
+                 augment: float = 0.0, seed: int = 42):
         self.n_style = n_style
         self.alpha = alpha
         self.noise = noise
@@ -53,6 +57,7 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.architecture = architecture
+        self.augment = augment
         self.seed = seed
 
     # --- input checks -------------------------------------------------------------------
@@ -125,6 +130,8 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
                 # a minibatch with fresh input noise; the target is the clean input
                 idx = order[b * self.batch_size:(b + 1) * self.batch_size]
                 clean = Xt[idx]
+                if self.augment > 0 and self.network_.architecture == "pen_trajectory":
+                    clean = _rotate_and_scale(clean, self.augment, generator)
                 noisy = clean + self.noise * torch.randn(clean.shape, generator=generator)
                 logits, _, reconstruction = self.network_(noisy)
                 loss = style_memory_loss(logits, reconstruction, yt[idx], clean, self.alpha)
@@ -234,6 +241,16 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         """(n,) Euclidean distance between each sample and its reconstruction."""
         X = self._check_X(X)
         return np.linalg.norm((self.reconstruct(X, label) - X).reshape(len(X), -1), axis=1)
+
+
+def _rotate_and_scale(X: torch.Tensor, strength: float, generator) -> torch.Tensor:
+    """Each pen trajectory (B, sz, 2) turned by N(0, strength) radians and scaled by
+    exp(N(0, strength)) about the origin (the centroid of a standardised sample)."""
+    angle = strength * torch.randn(len(X), generator=generator)
+    scale = torch.exp(strength * torch.randn(len(X), generator=generator))
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    rotation = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)
+    return X[..., :2] @ rotation if X.shape[-1] == 2 else X
 
 
 def _save_checkpoint(path: Path, state: dict, network, optimiser) -> None:

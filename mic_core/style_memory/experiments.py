@@ -73,3 +73,11 @@ def run_style_experiments(datasets=DATASETS, selections=SELECTIONS, seeds=SEEDS,
         append_results([row], results)
         log(f"[{i}/{len(todo)}] {job}: accuracy {row['accuracy']:.4f}")
     return len(todo)
+
+
+def test_indices(dataset: str, protocol: Protocol = Protocol()) -> np.ndarray:
+    """Indices into the held-out test set of the protocol's samples (letters: all 715;
+    MNIST: the seeded 2000)."""
+    from mic_core.evaluation import seeded_subset
+    n = len(_dataset(dataset).y_test)
+    return seeded_subset(n, protocol.test_limit(dataset), seed=0)

@@ -50,17 +50,18 @@ class StyleMemoryConfig:
     learning_rate: float = 1e-3  # Adam, cosine-decayed to a tenth (paper: 1e-5, 250 epochs)
     batch_size: int = 128
     validation_fraction: float = 0.1  # carved from the training data to choose the epoch
+    augment: float = 0.0  # pen trajectories: random rotation / scale of training samples
 
     def estimator_params(self) -> dict:
         fields = ("n_style", "alpha", "noise", "epochs", "learning_rate", "batch_size",
-                  "validation_fraction", "seed")
+                  "validation_fraction", "augment", "seed")
         return {name: getattr(self, name) for name in fields}
 
 
 # Chosen on validation splits carved from the training pool (benchmarks/style_memory_choices.py)
 _DEFAULTS = {
     ("mnist", None): dict(epochs=8, batch_size=128, noise=0.1, validation_fraction=1 / 12),
-    ("characters", None): dict(epochs=60, batch_size=32, noise=0.1),
+    ("characters", None): dict(epochs=30, batch_size=32, noise=0.1),
     ("mnist", "types"): dict(epochs=150, batch_size=16, noise=0.1, validation_fraction=0.0),
     ("characters", "types"): dict(epochs=150, batch_size=16, noise=0.1,
                                   validation_fraction=0.0),
