@@ -149,6 +149,7 @@ results_table.clear = _results_table.clear
 
 
 # --- style memory (issue 12) ---------------------------------------------------------------
+STYLE_TRAINING_GUESS_SECONDS = {"characters": 60.0, "mnist": 60.0}  # four types per class
 
 def style_config(name: str, training: str):
     """The style memory of a data set: trained on the whole pool ("full") or on the experts'
@@ -164,18 +165,36 @@ def _style_memory(name: str, training: str):
 
 
 def style_memory_ui(name: str, training: str):
-    """The style memory (shared, never mutated); trained here with a progress bar if it was
-    never trained."""
+    """The style memory (shared, never mutated). One never trained is queued on the server's
+    training queue like experts are, with a progress bar; a refusal stops the page."""
     from mic_core.style_memory import find_style_memory, load_or_train_style_memory
-    config = style_config(name, training)
-    if find_style_memory(dataset(name).config, config) is None:
-        bar = st.progress(0.0, text="Training the style memory…")
+    from mic_core.style_memory.store import file_name as style_file_name
+    data, config = dataset(name), style_config(name, training)
+    path = find_style_memory(data.config, config)
+    if path is None:
+        queue = training_queue()
 
-        def report(p):
-            bar.progress(p.step / p.steps, text=f"Training the style memory: step {p.step} of "
-                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
-        load_or_train_style_memory(dataset(name), config, progress=report)
+        def work(progress):
+            return load_or_train_style_memory(
+                data, config, progress=lambda p: progress(p.step / p.steps, p.seconds_left))
+        try:
+            ticket = queue.request(style_file_name(data.config, config),
+                                   f"{name} style memory", work,
+                                   estimate_seconds=STYLE_TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this style memory…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
         bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_style_memory(data.config, config)
+    if path is not None:
+        mark_used(path)
     return _style_memory(name, training)
 
 

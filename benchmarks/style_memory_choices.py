@@ -1,8 +1,9 @@
 """How the style memory's settings were chosen: on validation splits carved from the training
 pool only (the held-out test set is never read here). Prints one JSON object.
 
-* letters, whole pool: noise and learning rate on a stratified 20 % validation split of the
-  714-sample pool (seed 0), each fit keeping its best validation epoch of 30;
+* letters, whole pool: noise, learning rate and augmentation (rotation, scale, re-timing)
+  on a stratified 20 % validation split of the 714-sample pool (seed 0), each fit keeping
+  its best validation epoch;
 * low-data (four samples per class): settings picked on "simulated protocols": four random
   samples per class drawn from one part of the training pool (seeds 0, 1), validated on
   the rest of the pool, for both data sets (MNIST validation: 2000 pool samples).
@@ -32,16 +33,21 @@ def _log(message):
 def whole_pool_letters(seeds=(0,)):
     data = load_dataset("characters")
     rows = []
-    for noise, lr in ((0.0, 1e-3), (0.1, 1e-3), (0.2, 1e-3), (0.1, 3e-3)):
+    settings = [(0.0, 1e-3, 0.0, 30), (0.1, 1e-3, 0.0, 30), (0.2, 1e-3, 0.0, 30),
+                (0.1, 3e-3, 0.0, 30), (0.1, 1e-3, 0.1, 40), (0.1, 3e-3, 0.2, 40),
+                (0.1, 3e-3, 0.3, 80)]
+    for noise, lr, augment, n_epochs in settings:
         accuracies, epochs = [], []
         for seed in seeds:
-            model = StyleMemoryClassifier(noise=noise, learning_rate=lr, epochs=30,
-                                          batch_size=32, validation_fraction=0.2, seed=seed)
+            model = StyleMemoryClassifier(noise=noise, learning_rate=lr, epochs=n_epochs,
+                                          batch_size=32, validation_fraction=0.2,
+                                          augment=augment, seed=seed)
             model.fit(data.X_train, data.y_train)
             best = next(h for h in model.history_ if h["epoch"] == model.best_epoch_)
             accuracies.append(best["valid_accuracy"])
             epochs.append(model.best_epoch_)
-        rows.append({"noise": noise, "learning_rate": lr, "valid_accuracy": accuracies,
+        rows.append({"noise": noise, "learning_rate": lr, "augment": augment,
+                     "epochs": n_epochs, "valid_accuracy": accuracies,
                      "mean_valid_accuracy": float(np.mean(accuracies)), "best_epochs": epochs})
         _log(json.dumps(rows[-1]))
     return rows

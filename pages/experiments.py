@@ -53,6 +53,12 @@ else:
                 f"{len(summary)} settings** (the paper: 3 of 4). Margins in points: "
                 f"{margins}.")
 
+    st.header("Every system on the same four types per class")
+    st.caption("Accuracy on the same held-out samples, mean ± std over seeds. MIC at its "
+               "best-average noise; style memory (issue 12) trained on the experts' four "
+               "types; *_full: trained on the whole training pool (one value per data set).")
+    st.dataframe(reports.methods_table(rows), hide_index=True, width="stretch")
+
     st.header("What the inversion adds: 0 vs 50 steps")
     steps = reports.iterations_table(rows)
     base = steps[(steps["noise_in"] == 0) & (steps["noise_out"] == 0)]

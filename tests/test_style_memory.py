@@ -1,5 +1,7 @@
 """Style memory: network shapes, the loss against a hand computation, training, files, bad
 input, the analysis against brute force, and the CLI. Tiny budgets: seconds."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -226,3 +228,41 @@ def test_style_transfer_and_interpolation_end_points(tiny_model):
     path = interpolate_styles(model, X[0], X[1], 0, [0.0, 0.5, 1.0])
     np.testing.assert_allclose(path[0], model.reconstruct(X[:1], label=0)[0], atol=1e-5)
     np.testing.assert_allclose(path[2], model.reconstruct(X[1:2], label=0)[0], atol=1e-5)
+
+
+# --- the command line (the shipped letters model) ------------------------------------------
+
+def _cli(*args, cwd=None):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "mic_core", *args], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_evaluate_json_has_accuracy_and_reconstruction_error(tmp_path):
+    done = _cli("evaluate", "--system", "style", "--limit", "40", "--json",
+                "--cache-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["n_test"] == 40 and 0 <= result["accuracy"] <= 1
+    assert result["reconstruction_error"] > 0
+    assert not list(tmp_path.glob("style-*.npz"))  # the shipped model, nothing trained
+
+
+def test_cli_refuses_bad_input_clearly(tmp_path):
+    image = tmp_path / "digit.npy"
+    np.save(image, np.zeros((28, 28), dtype=np.float32))
+    done = _cli("classify", "--system", "style", "--image", str(image),
+                "--cache-dir", str(tmp_path))
+    assert done.returncode != 0 and "shape (100, 2), got (28, 28)" in done.stderr
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"objects": []}')
+    done = _cli("classify", "--system", "style", "--drawing", str(empty),
+                "--cache-dir", str(tmp_path))
+    assert done.returncode != 0 and "empty" in done.stderr
+    done = _cli("classify", "--system", "style", "--sample", "3", "--json",
+                "--cache-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["true_class"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -72,11 +73,17 @@ def _emit(args, result: dict, text: str):
 
 
 def cmd_train(args):
+    from mic_core.style_memory.store import training_data
     dataset, config, model = _model(args)
     best = next((h for h in model.history_ if h["epoch"] == model.best_epoch_), {})
+    last = model.history_[-1] if model.history_ else {}
     result = {"dataset": dataset.name, "selection": args.selection, "seed": config.seed,
-              "epochs": config.epochs, "best_epoch": model.best_epoch_,
-              "valid_accuracy": best.get("valid_accuracy")}
+              "config": asdict(config), "best_epoch": model.best_epoch_,
+              "valid_accuracy": best.get("valid_accuracy"),
+              "valid_accuracy_stored_float16": model.validation_accuracy(
+                  *training_data(dataset, config, args.cache_dir)),
+              "train_seconds": last.get("seconds"), "train_cpu_seconds": last.get("cpu_seconds"),
+              "history": model.history_}
     _emit(args, result, f"style memory ready ({dataset.name}, {args.selection}, seed "
                         f"{config.seed}); best validation epoch {model.best_epoch_}")
 

@@ -39,9 +39,9 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : stratified share held out to choose the epoch (0: keep the last).
     architecture : "image" (2-D conv, inputs (n, 28, 28)), "pen_trajectory" (1-D conv along
         the path, inputs (n_ts, sz, d)) or "auto" (image when d > 2).
-    augment : pen trajectories only: std of a random rotation (radians) and of the log of a
-        random scale applied to each training sample before the noise (0: none); the
-        network redraws the rotated, scaled sample.
+    augment : pen trajectories only: strength of a random rotation, scale and re-timing of
+        each training sample before the noise (0: none); the network redraws the
+        transformed sample.
     seed : initial weights, minibatch order, noise and the validation split.
     """
 
@@ -69,6 +69,8 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X, fitted: bool = True) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
+        if not X.flags.writeable:  # torch wants to own writable memory (shared caches are not)
+            X = X.copy()
         if fitted and X.ndim == len(self.input_shape_):
             X = X[None]  # one sample
         if X.ndim != 3:
@@ -122,6 +124,7 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y_index.astype(np.int64))
         batches = -(-len(train) // self.batch_size)
         start, first = time.perf_counter(), state["epoch"]
+        cpu_start = time.process_time()
         for epoch in range(state["epoch"], self.epochs):
             generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
             order = torch.from_numpy(train)[torch.randperm(len(train), generator=generator)]
@@ -147,6 +150,10 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
                                            time.perf_counter() - start))
             # validation: keep the best epoch's weights
             record = self._epoch_record(epoch + 1, Xt, yt, train, valid)
+            # this run's wall and CPU seconds so far (the machine is shared: CPU time is the
+            # figure that compares across loads)
+            record.update(seconds=time.perf_counter() - start,
+                          cpu_seconds=time.process_time() - cpu_start)
             state["history"].append(record)
             best = state["best"]
             if best is None or (record["valid_accuracy"], -record["valid_loss"]) > \
@@ -188,6 +195,15 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
                 logits, reconstruction, yt[idx], Xt[idx], self.alpha))
             record[f"{name}_accuracy"] = float((logits.argmax(1) == yt[idx]).float().mean())
         return record
+
+    def validation_accuracy(self, X, y) -> float:
+        """Accuracy on the validation split ``fit`` carved from these X, y (the same seed):
+        e.g. to check that the stored float16 weights decide as the float32 ones did."""
+        _, y_index = np.unique(np.asarray(y), return_inverse=True)
+        _, valid = self._split(y_index)
+        if len(valid) == 0:
+            return float("nan")
+        return float(np.mean(self.predict(np.asarray(X)[valid]) == np.asarray(y)[valid]))
 
     # --- inference ----------------------------------------------------------------------
 
@@ -244,13 +260,23 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _rotate_and_scale(X: torch.Tensor, strength: float, generator) -> torch.Tensor:
-    """Each pen trajectory (B, sz, 2) turned by N(0, strength) radians and scaled by
-    exp(N(0, strength)) about the origin (the centroid of a standardised sample)."""
-    angle = strength * torch.randn(len(X), generator=generator)
-    scale = torch.exp(strength * torch.randn(len(X), generator=generator))
+    """Each pen trajectory (B, sz, 2) turned by N(0, strength) radians, scaled by
+    exp(N(0, strength)) about the origin (the centroid of a standardised sample), and
+    re-timed along its path by a smooth monotone warp t -> t + b sin(pi t), b ~ N(0, strength)
+    clipped to +-0.3 (a pen moving faster or slower in places)."""
+    B, T, _ = X.shape
+    angle = strength * torch.randn(B, generator=generator)
+    scale = torch.exp(strength * torch.randn(B, generator=generator))
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     rotation = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)
-    return X[..., :2] @ rotation if X.shape[-1] == 2 else X
+    X = X[..., :2] @ rotation
+    bend = torch.clamp(strength * torch.randn(B, 1, generator=generator), -0.3, 0.3)
+    t = torch.linspace(0, 1, T).expand(B, T)
+    where = (t + bend * torch.sin(torch.pi * t)).clamp(0, 1) * (T - 1)  # (B, T)
+    low = where.floor().long().clamp(max=T - 2)
+    frac = (where - low).unsqueeze(-1)
+    rows = torch.arange(B)[:, None]
+    return X[rows, low] * (1 - frac) + X[rows, low + 1] * frac
 
 
 def _save_checkpoint(path: Path, state: dict, network, optimiser) -> None:

@@ -17,8 +17,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from mic_core.data import DATASETS
-from mic_core.experiments import (RESULTS, SEEDS, Job, Protocol, _dataset, _row, _row_keys,
-                                  _test_set, append_results, read_results)
+from mic_core.experiments import (RESULTS, SEEDS, Job, Protocol, append_results,
+                                  read_results)
+from mic_core.experiments.jobs import _dataset, _row, _test_set
+from mic_core.experiments.store import row_keys
 from mic_core.style_memory.store import (default_style_config, find_style_memory,
                                          load_or_train_style_memory)
 from mic_core.type_selection import SELECTIONS
@@ -64,7 +66,7 @@ def run_style_experiments(datasets=DATASETS, selections=SELECTIONS, seeds=SEEDS,
                           log: Callable[[str], None] = lambda message: None) -> int:
     """Run the style-memory jobs missing from ``results``, in this process (torch as
     configured by the caller); returns how many ran."""
-    done = _row_keys(read_results(results))
+    done = row_keys(read_results(results))
     todo = [job for job in style_jobs(datasets, selections, seeds, full, types)
             if job.key(protocol, METHODS[job.kind]) not in done]
     log(f"{len(todo)} style-memory jobs to run")
