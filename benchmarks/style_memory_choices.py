@@ -59,21 +59,22 @@ def _four_per_class(y, pool, seed):
                            for c in np.unique(y)])
 
 
-def low_data(name, seeds=(0, 1), n_valid=2000):
+def low_data(name, seeds=(0, 1), n_valid=2000, settings=None, augment=0.0):
     data = load_dataset(name)
     rows = []
-    for epochs, noise in itertools.product((100, 300), (0.1, 0.3)):
+    for epochs, noise in settings or itertools.product((100, 300), (0.1, 0.3)):
         accuracies = []
         for seed in seeds:
             pool, valid = stratified_split(data.y_train, 0.5, seed + 1000)
             chosen = _four_per_class(data.y_train, pool, seed)
             valid = np.random.RandomState(seed).permutation(valid)[:n_valid]
             model = StyleMemoryClassifier(noise=noise, epochs=epochs, batch_size=16,
-                                          validation_fraction=0.0, seed=seed)
+                                          validation_fraction=0.0, augment=augment,
+                                          seed=seed)
             model.fit(data.X_train[chosen], data.y_train[chosen])
             accuracies.append(float(np.mean(model.predict(data.X_train[valid]) ==
                                             data.y_train[valid])))
-        rows.append({"dataset": name, "epochs": epochs, "noise": noise,
+        rows.append({"dataset": name, "epochs": epochs, "noise": noise, "augment": augment,
                      "valid_accuracy": accuracies,
                      "mean_valid_accuracy": float(np.mean(accuracies))})
         _log(json.dumps(rows[-1]))
@@ -89,5 +90,8 @@ if __name__ == "__main__":
         result["whole_pool_letters"] = whole_pool_letters()
     if "low_data" in which:
         result["low_data"] = low_data("characters") + low_data("mnist")
+    if "low_data_augment" in which:  # letters: the whole pool's augmentation, four per class
+        result["low_data_augment"] = low_data("characters", settings=[(300, 0.3)],
+                                              augment=0.3)
     result["seconds"] = time.perf_counter() - start
     print(json.dumps(result, indent=1))

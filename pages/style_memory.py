@@ -40,6 +40,7 @@ def title(data, c: int) -> str:
 
 
 cached.init_state()
+st.session_state.setdefault("style_sample", 0)
 st.session_state.setdefault("style_second", 1)
 name, training = settings_ui()
 data = cached.dataset(name)
@@ -47,6 +48,8 @@ if (st.session_state.get("style_label") or 0) >= len(data.class_names):
     st.session_state["style_label"] = None  # a letter's class on the digits, or back
 model = cached.style_memory_ui(name, training)
 chosen, evaluation, styles = cached.style_evaluation(name, training)
+for key in ("style_sample", "style_second"):  # letters have fewer held-out samples than digits
+    st.session_state[key] = min(int(st.session_state[key]), len(chosen) - 1)
 st.title("Style memory")
 st.caption("One network classifies **and** keeps 16 style neurons beside its class neurons; "
            "its decoder redraws the input from (class, style). Change the class and the "

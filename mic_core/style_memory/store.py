@@ -64,7 +64,7 @@ _DEFAULTS = {
     ("characters", None): dict(epochs=80, batch_size=32, noise=0.1, learning_rate=3e-3,
                                augment=0.3),
     ("mnist", "types"): dict(epochs=150, batch_size=16, noise=0.1, validation_fraction=0.0),
-    ("characters", "types"): dict(epochs=150, batch_size=16, noise=0.1,
+    ("characters", "types"): dict(epochs=100, batch_size=16, noise=0.3,
                                   validation_fraction=0.0),
 }
 
@@ -141,8 +141,9 @@ def load_style_memory(path: Path, data: DataConfig | None = None,
         raise StyleMemoryFileError(f"{path.name} has format version "
                                    f"{header.get('format_version')}, expected {FORMAT_VERSION}")
     if data is not None and config is not None:
-        want = configuration(data, config)
-        if {k: header.get(k) for k in want} != want:
+        # fields added to the configuration later take their defaults (which keep the old
+        # behaviour), so a file from before them still matches
+        if stored != config or header.get("data") != asdict(data):
             raise StyleMemoryFileError(f"{path.name} was trained with another configuration: "
                                        f"{header['data']} {header['style']}")
     model = StyleMemoryClassifier(**stored.estimator_params(), architecture=architecture)
