@@ -14,7 +14,7 @@ collects them into an ``InversionRecord``, in full or final-only (bulk evaluatio
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -61,7 +61,9 @@ class InversionRecord:
     when only the final result was kept).
 
     mixture_weights (N, E, I+1, K); errors (N, E, I+1); reconstructions (N, E, I+1, T, D),
-    or (N, E, 1, T, D) holding the final ones only; targets (N, T, D).
+    or (N, E, 1, T, D) holding the final ones only; targets (N, T, D). It decides nothing:
+    ``mic_core.classify.classify`` (or ``decide``) turns it into the one ``Classification``
+    record that names the winner and exports it.
     """
 
     class_names: tuple[str, ...]
@@ -78,41 +80,8 @@ class InversionRecord:
 
     @property
     def final_mixture_weights(self) -> np.ndarray:
+        """(N, E, K) each expert's final mixture weights."""
         return self.mixture_weights[:, :, -1]
-
-    @property
-    def winners(self) -> np.ndarray:
-        """(N,) index of the expert with the lowest final error: the predicted class."""
-        return self.final_errors.argmin(axis=1)
-
-    @property
-    def winner_names(self) -> list[str]:
-        return [self.class_names[i] for i in self.winners]
-
-    def to_dict(self, n: int = 0) -> dict:
-        """Target ``n``'s inversion as JSON-ready lists (export)."""
-        return {
-            "class_names": list(self.class_names),
-            "config": asdict(self.config),
-            "target": self.targets[n].tolist(),
-            "errors": self.errors[n].tolist(),  # [expert][iteration]
-            "mixture_weights": self.mixture_weights[n].tolist(),  # [expert][iteration][type]
-            "reconstructions": self.reconstructions[n].tolist(),  # [expert][iteration][t][d]
-            "winner": self.class_names[int(self.winners[n])],
-        }
-
-    def to_frame(self, n: int = 0):
-        """Target ``n``'s errors and mixture weights, one row per (expert, iteration)."""
-        import pandas as pd
-        E, I, K = self.mixture_weights.shape[1:]
-        frame = pd.DataFrame({
-            "expert": np.repeat(self.class_names, I),
-            "iteration": np.tile(np.arange(I), E),
-            "error": self.errors[n].ravel(),
-        })
-        for k in range(K):
-            frame[f"weight_type_{k + 1}"] = self.mixture_weights[n, :, :, k].ravel()
-        return frame
 
 
 def project_to_simplex(v: np.ndarray) -> np.ndarray:
@@ -121,6 +90,9 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     >>> project_to_simplex(np.array([0.5, 0.5, 0.5, -1.0])).round(4).tolist()
     [0.3333, 0.3333, 0.3333, 0.0]
     """
+    v = np.asarray(v)  # lists too; float32 stays float32
+    if v.dtype.kind != "f":
+        v = v.astype(np.float64)
     K = v.shape[-1]
     u = -np.sort(-v, axis=-1)
     css = np.cumsum(u, axis=-1) - 1.0
@@ -131,7 +103,11 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
 
 
 def clip_and_normalise(v: np.ndarray) -> np.ndarray:
-    """The original code's projection; falls back to uniform where every entry clips to 0."""
+    """The original code's projection; falls back to uniform where every entry clips to 0.
+
+    >>> clip_and_normalise(np.array([[2.0, 0.0, 0.0, 2.0], [-1.0, -1.0, -1.0, -1.0]])).tolist()
+    [[0.5, 0.0, 0.0, 0.5], [0.25, 0.25, 0.25, 0.25]]
+    """
     clipped = np.clip(v, 0.0, 1.0)
     total = clipped.sum(axis=-1, keepdims=True)
     uniform = np.full_like(v, 1.0 / v.shape[-1])

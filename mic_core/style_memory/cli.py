@@ -1,5 +1,7 @@
-"""Command line of the style memory: ``python -m mic_core {train,classify,evaluate,experiments}
---system style ...`` (``mic_core.cli`` hands every ``--system style`` command line here).
+"""Commands of the style memory: ``python -m mic_core {train,classify,evaluate} --system
+style ...`` (the interface of ``mic_core.systems``: ``add_arguments(parser, command)``,
+``train``, ``classify``, ``evaluate``, each returning a JSON-ready dict, and ``describe``),
+plus its rows of the results table: ``python -m mic_core.style_memory experiments``.
 
 Progress goes to stderr; with ``--json`` the result is one JSON object on stdout.
 """
@@ -33,9 +35,8 @@ def _progress():
     return report
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every style-memory command takes."""
-    parser.add_argument("--system", choices=("style",), default="style")
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The options of ``command`` ("train", "classify" or "evaluate")."""
     parser.add_argument("--dataset", choices=DATASETS, default="characters")
     parser.add_argument("--selection", choices=("full", *SELECTIONS), default="full",
                         help="train on the whole training pool, or on the experts' four "
@@ -47,7 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where trained style memories are kept (default $MIC_CACHE_DIR "
                              "or ~/.cache/mic_studio)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    if command == "classify":
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--drawing", type=Path, help="canvas JSON file of a letter")
+        source.add_argument("--image", type=Path,
+                            help="a 28 x 28 .npy digit image in [0, 1]")
+        source.add_argument("--sample", type=int, help="index into the held-out test set")
+        parser.add_argument("--join-strokes", action="store_true",
+                            help="join several strokes in drawing order instead of refusing")
+    elif command == "evaluate":
+        parser.add_argument("--limit", type=int, default=None,
+                            help="a seeded subset of N samples")
+        parser.add_argument("--neighbours", action="store_true",
+                            help="also the input- vs style-space neighbour class counts")
+        parser.add_argument("-k", type=int, default=97, help="neighbours per query (paper: 97)")
 
 
 def _model(args):
@@ -72,7 +86,21 @@ def _emit(args, result: dict, text: str):
     print(json.dumps(result) if args.json else text)
 
 
-def cmd_train(args):
+def describe(command: str, result: dict) -> str:
+    """The one line printed without ``--json``."""
+    if command == "train":
+        return (f"style memory ready ({result['dataset']}, {result['selection']}, seed "
+                f"{result['seed']}); best validation epoch {result['best_epoch']}")
+    if command == "classify":
+        return (f"predicted: {result['predicted']} ({result['confidence']:.1%})" +
+                (f" (true class {result['true_class']})" if "true_class" in result else "") +
+                f"; reconstruction error {result['reconstruction_error']:.3f}")
+    return (f"accuracy {result['accuracy']:.4f} on {result['n_test']} held-out samples; "
+            f"reconstruction error {result['reconstruction_error']:.3f}; AUROC of the error "
+            f"for misclassification {result['misclassification_auroc']:.3f}")
+
+
+def train(args) -> dict:
     from mic_core.style_memory.store import training_data
     dataset, config, model = _model(args)
     best = next((h for h in model.history_ if h["epoch"] == model.best_epoch_), {})
@@ -84,8 +112,7 @@ def cmd_train(args):
                   *training_data(dataset, config, args.cache_dir)),
               "train_seconds": last.get("seconds"), "train_cpu_seconds": last.get("cpu_seconds"),
               "history": model.history_}
-    _emit(args, result, f"style memory ready ({dataset.name}, {args.selection}, seed "
-                        f"{config.seed}); best validation epoch {model.best_epoch_}")
+    return result
 
 
 def _target(args, dataset):
@@ -112,7 +139,7 @@ def _target(args, dataset):
     return dataset.X_test[args.sample], dataset.class_names[dataset.y_test[args.sample]]
 
 
-def cmd_classify(args):
+def classify(args) -> dict:
     dataset, _, model = _model(args)
     x, true_class = _target(args, dataset)
     try:
@@ -127,26 +154,25 @@ def cmd_classify(args):
               "reconstruction_error": error}
     if true_class is not None:
         result["true_class"] = true_class
-    _emit(args, result, f"predicted: {names[best]} ({proba[best]:.1%})" +
-          (f" (true class {true_class})" if true_class else "") +
-          f"; reconstruction error {error:.3f}")
+    return result
 
 
-def cmd_evaluate(args):
+def evaluate(args) -> dict:
+    if args.limit is not None and args.limit < 1:
+        raise SystemExit("error: --limit must be at least 1")
     dataset, _, model = _model(args)
     chosen = seeded_subset(len(dataset.X_test), args.limit, seed=0)
     X, y = dataset.X_test[chosen], dataset.y_test[chosen]
     result = evaluate_style_memory(model, X, y).summary()
     if args.neighbours:
         result["neighbours"] = neighbour_class_counts(model, X, y, k=args.k)
-    _emit(args, result, f"accuracy {result['accuracy']:.4f} on {result['n_test']} held-out "
-                        f"samples; reconstruction error {result['reconstruction_error']:.3f}; "
-                        f"AUROC of the error for misclassification "
-                        f"{result['misclassification_auroc']:.3f}")
+    return result
 
 
 def cmd_experiments(args):
+    import torch
     from mic_core.style_memory.experiments import run_style_experiments
+    torch.set_num_threads(max(1, args.threads))
     ran = run_style_experiments(args.dataset_list, args.selection_list, args.seeds,
                                 full=not args.no_full, types=not args.no_types,
                                 results=args.results, cache_dir=args.cache_dir,
@@ -155,38 +181,28 @@ def cmd_experiments(args):
           f"{ran} style-memory jobs ran; results in {args.results}")
 
 
+def _run(command: str):
+    def run(args):
+        result = globals()[command](args)
+        _emit(args, result, describe(command, result))
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mic_core ... --system style",
+    """``python -m mic_core.style_memory``: the three commands, and ``experiments``."""
+    parser = argparse.ArgumentParser(prog="python -m mic_core.style_memory",
                                      description="Style memory: a classifier that can also "
                                                  "draw what it saw")
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("train", help="train (or load) a style memory")
-    add_arguments(p)
-    p.set_defaults(func=cmd_train)
-
-    p = commands.add_parser("classify", help="classify a held-out sample, drawing or image")
-    add_arguments(p)
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--drawing", type=Path, help="canvas JSON file of a letter")
-    source.add_argument("--image", type=Path, help="a 28 x 28 .npy digit image in [0, 1]")
-    source.add_argument("--sample", type=int, help="index into the held-out test set")
-    p.add_argument("--join-strokes", action="store_true",
-                   help="join several strokes in drawing order instead of refusing")
-    p.set_defaults(func=cmd_classify)
-
-    p = commands.add_parser("evaluate", help="accuracy, reconstruction error and the AUROC "
-                                             "of that error for misclassification")
-    add_arguments(p)
-    p.add_argument("--limit", type=int, default=None, help="a seeded subset of N samples")
-    p.add_argument("--neighbours", action="store_true",
-                   help="also the input- vs style-space neighbour class counts")
-    p.add_argument("-k", type=int, default=97, help="neighbours per query (paper: 97)")
-    p.set_defaults(func=cmd_evaluate)
+    for command in ("train", "classify", "evaluate"):
+        p = commands.add_parser(command)
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        add_arguments(p, command)
+        p.set_defaults(func=_run(command))
 
     from mic_core.experiments import RESULTS, SEEDS
     p = commands.add_parser("experiments", help="rows style_memory(_full) of the results "
                                                 "table (resumable)")
-    p.add_argument("--system", choices=("style",), default="style")
     p.add_argument("--dataset", dest="dataset_list", nargs="+", choices=DATASETS,
                    default=list(DATASETS))
     p.add_argument("--selection", dest="selection_list", nargs="+", choices=SELECTIONS,
@@ -196,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-types", action="store_true", help="skip style_memory (four types)")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--cache-dir", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_experiments)
     return parser
@@ -203,6 +220,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    if getattr(args, "limit", None) is not None and args.limit < 1:
-        raise SystemExit("error: --limit must be at least 1")
     args.func(args)
