@@ -100,7 +100,7 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path):
     checkpoint = tmp_path / "run.ckpt.pt"
     with pytest.raises(Stop):
         StyleMemoryClassifier(**params).fit(X, y, progress=stop_in_second_epoch,
-                                            checkpoint=checkpoint)
+                                            checkpoint=checkpoint, checkpoint_seconds=0)
     assert checkpoint.exists()
     resumed = StyleMemoryClassifier(**params).fit(X, y, checkpoint=checkpoint)
     for (name, a), b in zip(whole.network_.state_dict().items(),

@@ -102,10 +102,12 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
     # --- training -----------------------------------------------------------------------
 
     def fit(self, X, y, progress: Callable[[TrainProgress], None] | None = None,
-            checkpoint: Path | None = None):
+            checkpoint: Path | None = None, checkpoint_seconds: float = 60.0):
         """Train on X (n, sz, d), y (n,). ``progress`` receives a ``TrainProgress`` after
-        every minibatch group; with ``checkpoint`` the state is saved after every epoch and an
-        interrupted fit resumes from it (torch file read with ``weights_only=True``)."""
+        every minibatch group; with ``checkpoint`` the state is saved at the end of an epoch
+        once ``checkpoint_seconds`` have passed since the last save (short epochs would spend
+        their time writing), and an interrupted fit resumes from it (torch file read with
+        ``weights_only=True``)."""
         X = self._check_X(X, fitted=False)
         y = np.asarray(y)
         if len(y) != len(X):
@@ -124,7 +126,7 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y_index.astype(np.int64))
         batches = -(-len(train) // self.batch_size)
         start, first = time.perf_counter(), state["epoch"]
-        cpu_start = time.process_time()
+        cpu_start, saved = time.process_time(), time.perf_counter()
         for epoch in range(state["epoch"], self.epochs):
             generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
             order = torch.from_numpy(train)[torch.randperm(len(train), generator=generator)]
@@ -161,8 +163,10 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
                 state["best"] = {**record, "weights": {k: v.clone() for k, v in
                                                        self.network_.state_dict().items()}}
             state["epoch"] = epoch + 1
-            if checkpoint is not None:
+            if checkpoint is not None and (time.perf_counter() - saved >= checkpoint_seconds
+                                           or epoch + 1 == self.epochs):
                 _save_checkpoint(Path(checkpoint), state, self.network_, optimiser)
+                saved = time.perf_counter()
         self.network_.load_state_dict(state["best"]["weights"])
         self.network_.eval()
         self.history_ = state["history"]
