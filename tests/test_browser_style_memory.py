@@ -69,7 +69,8 @@ def test_style_memory_page_in_a_browser(app_url):
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url + "/style_memory")
+        page.goto(app_url)
+        page.get_by_role("link", name="Style memory").click()
         page.get_by_text("Predicted:").wait_for(timeout=120_000)
         page.get_by_text("AUROC").first.wait_for(timeout=60_000)
 
@@ -86,7 +87,7 @@ def test_style_memory_page_in_a_browser(app_url):
         page.screenshot(path=str(OUT / "style_memory_sample.png"), full_page=True)
 
         # draw a letter with the mouse
-        page.get_by_role("button", name="Draw").click()
+        page.get_by_text("Draw", exact=True).first.click()
         canvas = page.locator("canvas.upper-canvas").first
         canvas.wait_for(timeout=60_000)
         box = canvas.bounding_box()

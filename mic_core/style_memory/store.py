@@ -63,7 +63,7 @@ _DEFAULTS = {
     ("mnist", None): dict(epochs=8, batch_size=128, noise=0.1, validation_fraction=1 / 12),
     ("characters", None): dict(epochs=80, batch_size=32, noise=0.1, learning_rate=3e-3,
                                augment=0.3),
-    ("mnist", "types"): dict(epochs=150, batch_size=16, noise=0.1, validation_fraction=0.0),
+    ("mnist", "types"): dict(epochs=100, batch_size=16, noise=0.3, validation_fraction=0.0),
     ("characters", "types"): dict(epochs=100, batch_size=16, noise=0.3,
                                   validation_fraction=0.0),
 }
