@@ -22,13 +22,19 @@ import streamlit as st
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
 from mic_core.fit_quality import FitThresholds, load_or_measure_thresholds
-from mic_core.persistence import find_experts
+from mic_core.persistence import default_cache_dir, file_name, find_experts
+from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
+                              mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
             "sample_class": "any class", "present": 0, "fps": 8, "loop": 0}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
+
+# the first training of a kind on this server waits on these guesses (one numba thread, this
+# 2-core machine); later ones on the measured durations
+TRAINING_GUESS_SECONDS = {"characters": 45.0, "mnist": 120.0}
 
 
 def init_state() -> None:
@@ -76,23 +82,63 @@ def train_config() -> TrainConfig:
                                 noise_in=float(s["noise_in"]), noise_out=float(s["noise_out"]))
 
 
+# experts trained by this server's queue, handed to ``_experts`` once so that the page that
+# asked shows the experts it just trained rather than reading them back from disk
+_JUST_TRAINED: dict = {}
+
+
 @st.cache_resource(show_spinner="Loading the experts…", max_entries=8)
 def _experts(name: str, train: TrainConfig) -> ExpertSet:
-    return load_or_train(dataset(name), train)
+    trained = _JUST_TRAINED.pop((name, train), None)
+    return trained if trained is not None else load_or_train(dataset(name), train)
+
+
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's one training queue (shared by every session; its caps from the
+    environment, see ``mic_core.serving``). Temporaries of writes a killed server left
+    behind are cleared when it starts."""
+    remove_stale_temporaries(default_cache_dir())
+    return TrainingQueue(ServingLimits.from_environment())
 
 
 def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
-    """The experts of this configuration; trained here, with a progress bar, if they were
-    never trained (on disk and across sessions: a second visitor never trains again)."""
-    if find_experts(dataset(name).config, train) is None:
-        bar = st.progress(0.0, text="Training the experts of this configuration…")
-
-        def report(p):
-            bar.progress(p.step / p.steps, text=f"Training the experts: step {p.step} of "
-                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
-        load_or_train(dataset(name), train, progress=report)
+    """The experts of this configuration. One never trained is queued for training (one at
+    a time per server); every visitor waiting for it sees the same progress, the others
+    their place in the queue. A refused request (a cap) stops the page with the reason."""
+    data = dataset(name)
+    path = find_experts(data.config, train)
+    if path is None:
+        queue = training_queue()
+        try:
+            ticket = queue.request(file_name(data.config, train), f"{name} experts",
+                                   expert_training(data, train, None,
+                                                   queue.limits.cache_max_bytes),
+                                   estimate_seconds=TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of these experts…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
         bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        if isinstance(ticket.result, ExpertSet):
+            _JUST_TRAINED[(name, train)] = ticket.result
+        path = find_experts(data.config, train)
+    if path is not None:
+        mark_used(path)
     return _experts(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRecord:
+    """The full inversion record of one target (T, D) (Streamlit keys the cache by the
+    array's contents)."""
+    return invert(_experts(name, train), target[None], record="full")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -163,8 +209,9 @@ def default_train(name: str) -> TrainConfig:
 def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
     """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
     experts (final results only)."""
+    from mic_core.reports import gallery_samples
     data = dataset(name)
-    own = np.flatnonzero(data.y_test == expert)[:count]
+    own = gallery_samples(data.y_test, expert, count)
     return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
 
 

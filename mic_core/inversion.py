@@ -121,6 +121,9 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     >>> project_to_simplex(np.array([0.5, 0.5, 0.5, -1.0])).round(4).tolist()
     [0.3333, 0.3333, 0.3333, 0.0]
     """
+    v = np.asarray(v)  # lists too; float32 stays float32
+    if v.dtype.kind != "f":
+        v = v.astype(np.float64)
     K = v.shape[-1]
     u = -np.sort(-v, axis=-1)
     css = np.cumsum(u, axis=-1) - 1.0
@@ -131,7 +134,11 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
 
 
 def clip_and_normalise(v: np.ndarray) -> np.ndarray:
-    """The original code's projection; falls back to uniform where every entry clips to 0."""
+    """The original code's projection; falls back to uniform where every entry clips to 0.
+
+    >>> clip_and_normalise(np.array([[2.0, 0.0, 0.0, 2.0], [-1.0, -1.0, -1.0, -1.0]])).tolist()
+    [[0.5, 0.0, 0.0, 0.5], [0.25, 0.25, 0.25, 0.25]]
+    """
     clipped = np.clip(v, 0.0, 1.0)
     total = clipped.sum(axis=-1, keepdims=True)
     uniform = np.full_like(v, 1.0 / v.shape[-1])
