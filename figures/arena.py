@@ -220,7 +220,8 @@ def colour_key(presentation: bool = False, image: bool = False) -> str:
 
 
 @lru_cache(maxsize=32)
-def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: bool) -> dict:
+def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: bool,
+                 n_types: int = 4) -> dict:
     """The player's plotly layout for E experts (cached: it depends on the shape only).
 
     Axes: x/y the race, x2/y2 the error heat map, x3/y3 the selected expert (square: pen
@@ -261,7 +262,9 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
                         ticktext=list(names), showgrid=False, zeroline=False,
                         fixedrange=True, tickfont=dict(size=small if E <= 10 else 9)),
             xaxis4=dict(domain=[0.32, 0.6], fixedrange=True, tickfont=dict(size=small),
-                        type="category"),
+                        range=[-0.5, n_types - 0.5], tickvals=list(range(n_types)),
+                        ticktext=[f"type {k + 1}" for k in range(n_types)], showgrid=False,
+                        zeroline=False),
             yaxis4=dict(domain=[0, 0.26], range=[0, 1], fixedrange=True, nticks=3,
                         tickfont=dict(size=small)),
             xaxis5=dict(square, domain=[0.67, 1]),
@@ -320,7 +323,7 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     image = _is_image(record)
     winner = int(classification.winners[n])
     selected = winner if selected is None or not 0 <= selected < E else int(selected)
-    cached = arena_layout(names, I, image, presentation)
+    cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1])
     log_errors = np.log10(np.maximum(errors, 1e-6))
     crops = getattr(classification, "deciding_crops", None)
     free_ends = crops is not None and not image
