@@ -70,13 +70,13 @@ def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | No
     st.caption("Draw one digit, large." if digits else
                "Draw one lowercase letter (a b c d e g h l m n o p q r s u v w y z) in a "
                "single stroke, as you would write it. Undo and clear are on the canvas toolbar.")
-    join = False if digits else st.toggle("Join several strokes", value=False,
-                                          help="The experts learnt one-stroke letters; "
-                                               "when on, strokes are joined in drawing order")
     result = st_canvas(stroke_width=18 if digits else 5, stroke_color="#222",
                        background_color="#ffffff", height=DIGIT_CANVAS if digits else LETTER_CANVAS,
                        width=DIGIT_CANVAS if digits else LETTER_CANVAS, drawing_mode="freedraw",
                        return_image_data=digits, key=f"{CANVAS_KEY}_{data.name}")
+    join = False if digits else st.toggle("Join several strokes", value=False,
+                                          help="The experts learnt one-stroke letters; "
+                                               "when on, strokes are joined in drawing order")
     drawing = result.json_data or {"objects": []}
     try:
         if digits:

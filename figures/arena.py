@@ -297,11 +297,11 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
 
 def _crop_words(crop) -> str:
     if crop is None:
-        return "the whole reconstruction"
+        return "all of it"
     start, end = (int(round(100 * float(c))) for c in crop)
     if start == end == 0:
-        return "the whole reconstruction"
-    return f"{start} % cut at the start, {end} % at the end"
+        return "all of it"
+    return f"cut {start} % / {end} %"
 
 
 def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
@@ -326,7 +326,7 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1])
     log_errors = np.log10(np.maximum(errors, 1e-6))
     crops = getattr(classification, "deciding_crops", None)
-    free_ends = crops is not None and not image
+    free_ends = classification.rule.name == "free ends" and not image
     spec = dict(
         token=token, names=list(names), E=E, I=I, image=image,
         true_index=-1 if true_index is None else int(true_index), winner=winner,
@@ -337,8 +337,7 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
         heat=dict(z=np.round(log_errors, 3).tolist(), lo=float(log_errors.min()),
                   hi=float(log_errors.max()),
                   customdata=np.repeat(np.arange(E)[:, None], I, axis=1).tolist()),
-        deciding_label=("deciding error with free ends" if free_ends else
-                        "final reconstruction error") + ", the winner on top",
+        deciding_label="error with free ends" if free_ends else "final error",
         kept=None, crop_words=None, start=int(np.clip(start, 0, I)), autoplay=bool(autoplay),
         selected=selected, presentation=bool(presentation), fps=int(np.clip(fps, 1, 10)),
         loop=bool(loop), layout=cached["layout"], panel_titles=cached["titles"],
@@ -363,7 +362,7 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
         return spec
     target = record.targets[n].astype(np.float64)
     spec["target"] = np.round(target, 4).tolist()
-    if free_ends:
+    if free_ends and crops is not None:
         kept = [classification.deciding_reconstruction(n, e) for e in range(E)]
         spec["kept"] = [np.round(np.asarray(k, np.float64), 4).tolist() for k in kept]
         spec["crop_words"] = [_crop_words(crops[n, e]) for e in range(E)]
