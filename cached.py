@@ -21,6 +21,7 @@ import streamlit as st
 
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
+from mic_core.classify import Classification, classify, default_rule
 from mic_core.fit_quality import FitThresholds, load_or_measure_thresholds
 from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
@@ -141,52 +142,13 @@ def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRec
     return invert(_experts(name, train), target[None], record="full")
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _classification(name: str, train: TrainConfig, key: str, _target: np.ndarray):
-    return classify_target(_experts(name, train), dataset(name), _target)
-
-
-def classify_target(experts: ExpertSet, data: Dataset, target: np.ndarray):
-    """One target's classification record by the app's rule for the data set (free ends
-    for letters, plain for digits), every iteration kept."""
-    try:
-        from mic_core.classify import classify, default_rule
-    except ImportError:  # until the one classification record (issue 9) lands
-        return _Interim(experts, data, target)
-    letters = data.standardiser is not None
-    return classify(experts, target, rule=default_rule(data.name),
-                    standardiser=data.standardiser if letters else None, record="full")
-
-
-class _Interim:
-    """Stand-in for ``mic_core.classify.Classification`` until it lands (same names)."""
-
-    def __init__(self, experts, data, target):
-        from mic_core.classify import DecisionRule, decision_errors
-        letters = data.standardiser is not None
-        self.inversion = invert(experts, target[None], record="full")
-        self.rule = type("Rule", (), {"name": "free ends" if letters else "plain"})()
-        self.deciding_errors = decision_errors(self.inversion, data.standardiser,
-                                               DecisionRule(free_ends=letters))
-        self.deciding_crops = None
-        self.class_names = self.inversion.class_names
-        self.winners = self.deciding_errors.argmin(axis=1)
-        self.reconstruction_errors = self.inversion.final_errors
-
-    def to_dict(self, n=0):
-        return {**self.inversion.to_dict(n), "winner": self.class_names[self.winners[n]],
-                "rule": self.rule.name}
-
-    def to_csv(self, n=0):
-        frame = self.inversion.to_frame(n)
-        return frame.to_csv(index=False)
-
-
-def classification(name: str, train: TrainConfig, target: np.ndarray):
-    """The classification record of one target, every iteration kept (cached by the
-    target's bytes; shared by sessions, never modified)."""
-    target = np.ascontiguousarray(target, dtype=np.float32)
-    return _classification(name, train, target_key(target), target)
+@st.cache_data(show_spinner=False, max_entries=64)
+def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classification:
+    """The full classification record of one target (T, D) (Streamlit keys the cache by
+    the array's contents): the data set's decision rule (``default_rule``: free ends for
+    letters, plain for MNIST)."""
+    return classify(_experts(name, train), target[None], rule=default_rule(name),
+                    standardiser=dataset(name).standardiser, record="full")
 
 
 @st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
@@ -206,13 +168,14 @@ def default_train(name: str) -> TrainConfig:
 
 
 @st.cache_data(show_spinner="Inverting the gallery's samples…", max_entries=16)
-def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
-    """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
-    experts (final results only)."""
+def gallery_classification(name: str, expert: int, count: int) -> Classification:
+    """The first ``count`` held-out samples of class ``expert``, classified by all shipped
+    experts (final results only; the data set's rule)."""
     from mic_core.reports import gallery_samples
     data = dataset(name)
     own = gallery_samples(data.y_test, expert, count)
-    return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
+    return classify(_experts(name, default_train(name)), data.X_test[own],
+                    rule=default_rule(name), standardiser=data.standardiser, record="final")
 
 
 def results_table(path: str):
@@ -229,3 +192,73 @@ def _results_table(path: str, mtime: int):
 
 
 results_table.clear = _results_table.clear
+
+
+# --- the single generator (issue 11) -------------------------------------------------------
+
+def single_train_config():
+    """The single generator of the sidebar's expert set, with this page's code and capacity."""
+    from mic_core.single import default_single_config
+    s = st.session_state
+    return default_single_config(s["dataset"], s.get("single_code", "class"),
+                                 s.get("single_capacity", "cells"), selection=s["selection"],
+                                 seed=int(s["seed"]), noise_in=float(s["noise_in"]),
+                                 noise_out=float(s["noise_out"]))
+
+
+@st.cache_resource(show_spinner="Loading the single generator…", max_entries=8)
+def _single_generator(name: str, train):
+    from mic_core.single import load_or_train_generator
+    return load_or_train_generator(dataset(name), train, allow_training=False)
+
+
+def single_generator_ui(name: str, train):
+    """The generator of this configuration. One never trained goes through the server's
+    training queue (one training at a time), with the same progress for every visitor
+    waiting for it; then it is kept on disk for every visitor."""
+    from mic_core.single import find_generator, load_or_train_generator
+    from mic_core.single.generator import file_name as single_file_name
+    data = dataset(name)
+    path = find_generator(data.config, train)
+    if path is None:
+        queue = training_queue()
+
+        def work(progress):
+            return load_or_train_generator(data, train, progress=lambda p: progress(
+                p.step / p.steps, p.seconds_left))
+        guess = {"characters": 900.0, "mnist": 120.0}[name] * train.hidden_size / 200
+        try:
+            ticket = queue.request(single_file_name(data.config, train),
+                                   f"{name} single generator", work, estimate_seconds=guess)
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this single generator…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
+        bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_generator(data.config, train)
+    if path is not None:
+        mark_used(path)
+    return _single_generator(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def single_classification(name: str, train, inversion, target: np.ndarray):
+    """The single generator's decision on one target (T, D), with its full code inversion
+    (keyed by the array's contents)."""
+    from mic_core.single.inversion import classify_single
+    return classify_single(_single_generator(name, train), target, inversion)
+
+
+@st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
+def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.ndarray,
+                      true_class: int, kind: str, start: str):
+    """The slices of the true class's expert and of the generator around one target."""
+    from mic_core.single.landscape import compare_slices
+    return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
+                          true_class, kind, start=start, resolution=25)

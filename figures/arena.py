@@ -23,6 +23,7 @@ __all__ = ["types_card_figure", "arena_spec", "arena_layout", "arena_html", "col
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
 TARGET = "rgba(40, 40, 40, 0.35)"
 HEAT = "Viridis_r"  # low error = bright (plotly.js: "Viridis" with reversescale)
+FRAME_MS = 150  # plotly animations of other systems' figures: about 6.7 frames per second
 
 
 def _is_image(record: InversionRecord) -> bool:

@@ -13,6 +13,7 @@ from mic_core import reports
 from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Protocol, grid,
                                   run_grid)
 from mic_core.persistence import default_cache_dir
+from single_ui import experiments_rows_ui as single_generator_rows_ui
 
 OWN_RUNS = default_cache_dir() / "experiments-app.csv"
 
@@ -133,8 +134,7 @@ def gallery_ui() -> None:
                                   [f"type {k + 1}" for k in range(experts.config.n_types)],
                                   height=170), key="gallery_types")
     own = reports.gallery_samples(data.y_test, expert, count)
-    row = reports.gallery(cached.gallery_inversion(name, expert, count), expert,
-                          data.standardiser)
+    row = reports.gallery(cached.gallery_classification(name, expert, count), expert)
     st.plotly_chart(shapes_figure(data.X_test[own], [f"unseen sample {i}" for i in own],
                                   height=170), key="gallery_targets")
     titles = [f"[{', '.join(f'{w:.2f}' for w in ws)}]" +
@@ -195,6 +195,7 @@ rows = results_ui()
 if rows is not None:
     summary_ui(rows)
     iterations_ui(rows)
+    single_generator_rows_ui(rows)
     dataset, selection, noise = setting_ui(rows)
     heat_maps_ui(rows, dataset, selection, noise)
     confusion_ui(rows, dataset, selection, noise)

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import mic_core.classify
 from mic_core.data import load_dataset
 from mic_core.drawing import pen_trajectory_to_drawing
 
@@ -144,8 +143,6 @@ def test_the_decision_position_names_the_page_winner():
     assert np.array(spec["errors"]).shape == (20, spec["I"])
 
 
-@pytest.mark.skipif(not hasattr(mic_core.classify, "classify"),
-                    reason="needs the classification record (issue 9A) for the crops")
 def test_free_ends_show_the_kept_part_of_each_reconstruction():
     at = _app()
     at.query_params["sample"] = "5"
