@@ -3,9 +3,10 @@
 Prints one JSON object (and writes it to ``benchmarks/results/arena_server.json``):
 - inversion_seconds: median time of one target's classification (every expert, 50
   iterations, full record): the engine's work, cached per target by the page;
-- page_seconds: median time of the whole Compete page script for a new target whose
+- page_seconds: median wall time of the whole Compete page script for a new target whose
   classification is already cached (AppTest run: widgets, verdict, fit quality, the player's
-  data), i.e. the server's own Python per drawing besides the inversion;
+  data), i.e. the server's own Python per drawing besides the inversion; page_cpu_seconds:
+  the processor time it used (the same, less the waiting on a busy machine);
 - spec_seconds / spec_bytes: building the player's data and its JSON size (what goes to the
   browser per drawing);
 - html_export_seconds / html_export_bytes: the standalone HTML export, built only when
@@ -50,7 +51,7 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
         data = cached.dataset(name)
         train = cached.default_train(name)
         experts = cached._experts(name, train)
-        inversions, pages, specs, sizes = [], [], [], []
+        inversions, pages, page_cpu, specs, sizes = [], [], [], [], []
         for i in samples:
             target = data.X_test[i]
             started = time.perf_counter()
@@ -68,9 +69,10 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
             at.query_params.update({"dataset": name, "sample": str(i)})
             at2 = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
             at2.query_params.update({"dataset": name, "sample": str(i)})
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             at2.run()
             pages.append(time.perf_counter() - started)
+            page_cpu.append(time.process_time() - cpu)
             assert not at2.exception, at2.exception
         started = time.perf_counter()
         html = arena_html(spec)
@@ -78,6 +80,7 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
             "n_targets": len(samples), "n_experts": experts.n_experts,
             "inversion_seconds": statistics.median(inversions),
             "page_seconds": statistics.median(pages), "page_seconds_all": pages,
+            "page_cpu_seconds": statistics.median(page_cpu),
             "spec_seconds": statistics.median(specs), "spec_bytes": int(statistics.median(sizes)),
             "html_export_seconds": time.perf_counter() - started,
             "html_export_bytes": len(html.encode()),

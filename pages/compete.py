@@ -50,14 +50,14 @@ def sample_ui(data) -> tuple[np.ndarray, int]:
     names = ["any class"] + list(data.class_names)
     if state["sample_class"] not in names:
         state["sample_class"] = "any class"
-    cols = st.columns([1.3, 1.2, 1], vertical_alignment="bottom")
-    wanted = cols[0].selectbox("Class", names, key="sample_class")
-    if cols[1].button("Random", icon=":material/casino:", use_container_width=True,
+    wanted = st.selectbox("Class", names, key="sample_class")
+    cols = st.columns([1, 1], vertical_alignment="bottom")
+    if cols[0].button("Random", icon=":material/casino:", use_container_width=True,
                       help="A random held-out sample of the chosen class"):
         pool = np.arange(len(data.y_test)) if wanted == "any class" else \
             np.flatnonzero(data.y_test == data.class_names.index(wanted))
         state["sample"] = int(np.random.default_rng().choice(pool))
-    cols[2].number_input("Sample", 0, len(data.y_test) - 1, key="sample",
+    cols[1].number_input("Sample", 0, len(data.y_test) - 1, key="sample",
                          help="Index into the held-out test set")
     i = int(state["sample"])
     target, truth = data.X_test[i], int(data.y_test[i])
