@@ -16,15 +16,14 @@ LAMBDAS = np.round(np.linspace(0, 1, 11), 2)
 
 
 def settings_ui() -> tuple[str, str]:
-    """Sidebar: the data set (shared with the other pages) and what the network learnt from."""
-    with st.sidebar:
-        st.header("Style memory")
-        st.radio("Data set", ["characters", "mnist"], key="dataset", horizontal=True,
-                 format_func=lambda d: {"characters": "letters", "mnist": "digits (MNIST)"}[d])
-        training = st.radio("Trained on", list(TRAINING), format_func=TRAINING.get,
-                            key="style_training",
-                            help="The four types are the experts' (same selection, seed 42): "
-                                 "the low-data protocol")
+    """The data set (shared with the other pages) and what the network learnt from."""
+    cols = st.columns([1, 2])
+    cols[0].radio("Data set", ["characters", "mnist"], key="dataset", horizontal=True,
+                  format_func=lambda d: {"characters": "letters", "mnist": "digits (MNIST)"}[d])
+    training = cols[1].radio("Trained on", list(TRAINING), format_func=TRAINING.get,
+                             key="style_training", horizontal=True,
+                             help="The four types are the experts' (same selection, seed 42): "
+                                  "the low-data protocol")
     return st.session_state["dataset"], training
 
 
@@ -42,6 +41,7 @@ def title(data, c: int) -> str:
 cached.init_state()
 st.session_state.setdefault("style_sample", 0)
 st.session_state.setdefault("style_second", 1)
+st.title("Style memory")
 name, training = settings_ui()
 data = cached.dataset(name)
 if (st.session_state.get("style_label") or 0) >= len(data.class_names):
@@ -50,7 +50,6 @@ model = cached.style_memory_ui(name, training)
 chosen, evaluation, styles = cached.style_evaluation(name, training)
 for key in ("style_sample", "style_second"):  # letters have fewer held-out samples than digits
     st.session_state[key] = min(int(st.session_state[key]), len(chosen) - 1)
-st.title("Style memory")
 st.caption("One network classifies **and** keeps 16 style neurons beside its class neurons; "
            "its decoder redraws the input from (class, style). Change the class and the "
            "same style is drawn as another character.")
