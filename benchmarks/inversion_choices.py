@@ -13,7 +13,13 @@ is chosen; only then is the held-out test set touched, ONCE, for the chosen cand
 today's setting (uniform start, Adam-like step). Writes one JSON object:
 
     nice python -m benchmarks.inversion_choices [--out results/inversion_choices.json]
+
+``--timing-only`` touches no data set for accuracy: it times one target's inversion alone
+(what ``python -m mic_core bench`` calls ``single_ms``: ``invert``, full record, no decision),
+today's setting and the named ones interleaved repeat by repeat so that the machine's load
+falls on both alike, and writes results/inversion_choices_timing.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -113,15 +119,48 @@ def machine() -> dict:
                     "compare times as ratios to today's setting from the same run"}
 
 
+def timing(names, repeats: int) -> dict:
+    """Median ms of one target's inversion (bench's ``single_ms``) per candidate, interleaved."""
+    data = load_dataset("characters")
+    experts = load_or_train(data, default_train_config("characters"))
+    configs = candidates()
+    configs["uniform+corners/exponentiated eta=1.0"] = InversionConfig(
+        starts="uniform+corners", optimiser="exponentiated", step_size=1.0)
+    names = ["uniform/adam (today)", *[n for n in names if n != "uniform/adam (today)"]]
+    one = data.X_test[:1]  # timing only: the decision is never read
+    invert(experts, one, InversionConfig(iterations=2))  # compile the kernels
+    times = {name: [] for name in names}
+    for _ in range(repeats):
+        for name in names:
+            start = time.perf_counter()
+            invert(experts, one, configs[name], record="full")
+            times[name].append((time.perf_counter() - start) * 1000)
+    today = statistics.median(times["uniform/adam (today)"])
+    return {"what": "median ms of invert(experts, one target, record='full'), the bench's "
+                    "single_ms; candidates interleaved repeat by repeat",
+            "repeats": repeats, "machine": machine(),
+            "single_ms": {n: statistics.median(t) for n, t in times.items()},
+            "ratio_to_today": {n: statistics.median(t) / today for n, t in times.items()}}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("results/inversion_choices.json"))
     parser.add_argument("--repeats", type=int, default=7, help="single-classification timings")
     parser.add_argument("--skip-test", action="store_true",
                         help="validation only; the test set is not touched")
+    parser.add_argument("--timing-only", nargs="*", metavar="CANDIDATE", default=None,
+                        help="only time one target's inversion of these candidates")
     args = parser.parse_args(argv)
     import torch
     torch.set_num_threads(1)
+    if args.timing_only is not None:
+        result = timing(args.timing_only, max(args.repeats, 3))
+        out = args.out.with_name(args.out.stem + "_timing.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        print(json.dumps(result["ratio_to_today"]))
+        return result
 
     data = load_dataset("characters")
     train = default_train_config("characters")

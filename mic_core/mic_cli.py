@@ -22,7 +22,7 @@ from mic_core.type_selection import SELECTIONS
 
 # each optimiser's default step size: adam's is today's; the exponentiated step's is the
 # best of 0.1, 0.3, 1 on the letters' validation split (benchmarks/inversion_choices.py)
-STEP_SIZES = {"adam": 0.05, "exponentiated": 0.3}
+STEP_SIZES = {"adam": 0.05, "exponentiated": 1.0}
 
 
 def add_expert_options(parser) -> None:

@@ -29,13 +29,13 @@ def test_classify_with_corners_and_the_exponentiated_step(tmp_path):
     result = json.loads(out.stdout)
     config = result["inversion_config"]
     assert (config["starts"], config["optimiser"], config["step_size"], config["iterations"]) \
-        == ("uniform+corners", "exponentiated", 0.3, 10)
+        == ("uniform+corners", "exponentiated", 1.0, 10)
     # the same decision as the engine called directly with that inversion
     data = load_dataset("characters")
     experts = load_or_train(data, default_train_config("characters"))
     direct = classify(experts, data.X_test[5:6],
                       InversionConfig(iterations=10, starts="uniform+corners",
-                                      optimiser="exponentiated", step_size=0.3),
+                                      optimiser="exponentiated", step_size=1.0),
                       default_rule("characters"), data.standardiser, record="final")
     assert result["winner"] == direct.winner_names[0]
     np.testing.assert_allclose([result["deciding_errors"][c] for c in direct.class_names],
