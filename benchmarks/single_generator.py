@@ -70,7 +70,8 @@ def add_class(dataset_name: str, probe_steps: int) -> dict:
     return result
 
 
-def landscape(dataset_name: str, n_targets: int, resolution: int, codes) -> dict:
+def landscape(dataset_name: str, n_targets: int, resolution: int, codes,
+              slices=("pair", "triangle")) -> dict:
     from mic_core.data import DataConfig, load_dataset
     from mic_core.evaluation import seeded_subset
     from mic_core.persistence import load_or_train
@@ -85,7 +86,7 @@ def landscape(dataset_name: str, n_targets: int, resolution: int, codes) -> dict
     for code in codes:
         config = default_single_config(dataset_name, code)
         generator = load_or_train_generator(data, config, allow_training=False)
-        for kind in ("pair", "triangle"):
+        for kind in slices:
             start = time.perf_counter()
             summary = irregularity(experts, generator, X, y, kind, resolution)
             table.append({"code": code, "hidden_size": config.hidden_size, **summary,
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--resolution", type=int, default=21)
     parser.add_argument("--codes", nargs="+", default=["class", "type"])
+    parser.add_argument("--slices", nargs="+", default=["pair", "triangle"])
     args = parser.parse_args(argv)
     import numba
     numba.set_num_threads(1)
@@ -114,7 +116,8 @@ def main(argv=None) -> None:
         result = add_class(args.dataset, args.probe_steps)
         path = OUT / f"add-class-{args.dataset}.json"
     else:
-        result = landscape(args.dataset, args.targets, args.resolution, args.codes)
+        result = landscape(args.dataset, args.targets, args.resolution, args.codes,
+                           args.slices)
         path = OUT / f"landscape-{args.dataset}.json"
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
