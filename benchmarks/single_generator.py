@@ -118,7 +118,8 @@ def main(argv=None) -> None:
     else:
         result = landscape(args.dataset, args.targets, args.resolution, args.codes,
                            args.slices)
-        path = OUT / f"landscape-{args.dataset}.json"
+        suffix = "" if sorted(args.codes) == ["class", "type"] else "-" + "-".join(args.codes)
+        path = OUT / f"landscape-{args.dataset}{suffix}.json"
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
