@@ -96,7 +96,9 @@ def landscape(dataset_name: str, n_targets: int, resolution: int, codes,
             f"through the generator (the true class's corner and its closest rivals by corner "
             f"error), {resolution}x{resolution} grid; local minima at least 5% of the slice's "
             f"error range deep; shipped configuration (clustered types, seed 42, input noise "
-            f"0.1); python -m benchmarks.single_generator landscape --dataset {dataset_name}")
+            f"0.1); python -m benchmarks.single_generator landscape --dataset {dataset_name} "
+            f"--codes {' '.join(codes)} --slices {' '.join(slices)} --targets {n_targets} "
+            f"--resolution {resolution}")
     return {"dataset": dataset_name, "note": note, "table": table, "machine": machine()}
 
 
