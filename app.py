@@ -5,6 +5,7 @@ st.set_page_config(page_title="MIC Studio", page_icon="✍️", layout="wide")
 st.navigation([
     st.Page("pages/compete.py", title="Compete", icon="🏁", default=True),
     st.Page("pages/experts.py", title="Experts", icon="🧠"),
+    st.Page("pages/inversion_ssl.py", title="Inversion", icon=":material/flip:"),
     st.Page("pages/single_generator.py", title="Single generator", icon=":material/hub:"),
     st.Page("pages/experiments.py", title="Experiments", icon="📊"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📖"),
