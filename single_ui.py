@@ -10,7 +10,6 @@ import streamlit as st
 
 import cached
 from figures.single_generator import code_arena_figure, generations_figure, landscape_figure
-from mic_core.classify import decision_errors
 from mic_core.single import CodeInversionConfig, find_generator
 from widgets import drawing_ui
 
@@ -89,9 +88,8 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     verdict(columns[1], "Single generator: class corners", by_corners)
     if with_experts:
         cached.experts_ui(data.name, cached.train_config())  # trained through the queue
-        mic = cached.inversion(data.name, cached.train_config(), target)
-        verdict(columns[2], "Experts (MIC)",
-                int(decision_errors(mic, data.standardiser)[0].argmin()))
+        mic = cached.classification(data.name, cached.train_config(), target)
+        verdict(columns[2], "Experts (MIC)", int(mic.winners[0]))
     st.caption(f"{train.code.capitalize()} code, {generator.hidden_size} cells, "
                f"{generator.n_parameters:,} weights; inversion from the {inversion.start} "
                f"vector, {'projected onto the simplex' if inversion.projection == 'simplex' else 'unprojected'}"
