@@ -15,11 +15,16 @@ import streamlit as st
 
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
-from mic_core.persistence import find_experts
+from mic_core.persistence import default_cache_dir, file_name, find_experts
+from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
+                              mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
+# the first training of a kind on this server waits on these guesses (one numba thread, this
+# 2-core machine); later ones on the measured durations
+TRAINING_GUESS_SECONDS = {"characters": 45.0, "mnist": 120.0}
 
 
 def init_state() -> None:
@@ -63,17 +68,42 @@ def _experts(name: str, train: TrainConfig) -> ExpertSet:
     return load_or_train(dataset(name), train)
 
 
-def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
-    """The experts of this configuration; trained here, with a progress bar, if they were
-    never trained (on disk and across sessions: a second visitor never trains again)."""
-    if find_experts(dataset(name).config, train) is None:
-        bar = st.progress(0.0, text="Training the experts of this configuration…")
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's one training queue (shared by every session; its caps from the
+    environment, see ``mic_core.serving``). Temporaries of writes a killed server left
+    behind are cleared when it starts."""
+    remove_stale_temporaries(default_cache_dir())
+    return TrainingQueue(ServingLimits.from_environment())
 
-        def report(p):
-            bar.progress(p.step / p.steps, text=f"Training the experts: step {p.step} of "
-                                                f"{p.steps}, about {p.seconds_left:.0f} s left")
-        load_or_train(dataset(name), train, progress=report)
+
+def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
+    """The experts of this configuration. One never trained is queued for training (one at
+    a time per server); every visitor waiting for it sees the same progress, the others
+    their place in the queue. A refused request (a cap) stops the page with the reason."""
+    data = dataset(name)
+    path = find_experts(data.config, train)
+    if path is None:
+        queue = training_queue()
+        try:
+            ticket = queue.request(file_name(data.config, train), f"{name} experts",
+                                   expert_training(data, train, None,
+                                                   queue.limits.cache_max_bytes),
+                                   estimate_seconds=TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of these experts…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
         bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_experts(data.config, train)
+    if path is not None:
+        mark_used(path)
     return _experts(name, train)
 
 

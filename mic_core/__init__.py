@@ -7,8 +7,8 @@ from mic_core.evaluation import Evaluation, drawn_test_set, evaluate
 from mic_core.expert import Expert, ExpertConfig, ExpertSet
 from mic_core.inversion import (InversionConfig, InversionRecord, InversionStep, invert,
                                 invert_steps)
-from mic_core.persistence import (ExpertFileError, load_experts, load_or_train,
-                                  save_experts)
+from mic_core.expert_file import ExpertFileError, load_experts, save_experts
+from mic_core.persistence import load_or_train
 from mic_core.seeding import set_seed
 from mic_core.training import TrainConfig, TrainProgress, default_train_config, train_experts
 

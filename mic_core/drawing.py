@@ -68,6 +68,14 @@ def drawing_to_pen_trajectory(drawing, join_strokes: bool = False) -> np.ndarray
 
     Raises DrawingError with a specific message for an empty drawing, a single point,
     several strokes (unless ``join_strokes``), bad JSON, NaN/inf or too many points.
+
+    >>> drawing_to_pen_trajectory({"objects": [{"type": "path",
+    ...     "path": [["M", 0, 0], ["L", 3, 4]]}]}).tolist()
+    [[0.0, -0.0], [3.0, -4.0]]
+    >>> drawing_to_pen_trajectory({"objects": []})
+    Traceback (most recent call last):
+    ...
+    mic_core.drawing.DrawingError: the drawing is empty: draw a letter first
     """
     if isinstance(drawing, (str, bytes)):
         if len(drawing) > MAX_JSON_BYTES:

@@ -131,7 +131,11 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
 
 
 def clip_and_normalise(v: np.ndarray) -> np.ndarray:
-    """The original code's projection; falls back to uniform where every entry clips to 0."""
+    """The original code's projection; falls back to uniform where every entry clips to 0.
+
+    >>> clip_and_normalise(np.array([[2.0, 0.0, 0.0, 2.0], [-1.0, -1.0, -1.0, -1.0]])).tolist()
+    [[0.5, 0.0, 0.0, 0.5], [0.25, 0.25, 0.25, 0.25]]
+    """
     clipped = np.clip(v, 0.0, 1.0)
     total = clipped.sum(axis=-1, keepdims=True)
     uniform = np.full_like(v, 1.0 / v.shape[-1])

@@ -193,7 +193,13 @@ def confusion(table: pd.DataFrame, dataset: str, selection: str, noise_in: float
 
 
 def hard_pairs(matrix: np.ndarray, names: list[str], top: int = 5) -> pd.DataFrame:
-    """The most confused pairs of classes (both directions added), most first."""
+    """The most confused pairs of classes (both directions added), most first.
+
+    >>> hard_pairs(np.array([[5, 3, 0], [1, 5, 0], [0, 2, 5]]), ["a", "b", "c"], top=2)
+      pair  confused  share_of_errors
+    0  a/b         4         0.666667
+    1  b/c         2         0.333333
+    """
     both = matrix + matrix.T
     i, j = np.triu_indices(len(both), k=1)
     order = np.argsort(-both[i, j], kind="stable")[:top]

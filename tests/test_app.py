@@ -76,7 +76,6 @@ def test_the_url_reproduces_the_view():
     at.run()
     assert not at.exception, at.exception
     assert at.query_params["sample"] == ["7"] or at.query_params["sample"] == "7"
-    assert at.selectbox(key=None) if False else True
     selected = [s for s in at.selectbox if s.label == "Selected expert"][0]
     assert selected.value == 2
 

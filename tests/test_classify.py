@@ -4,9 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mic_core.classify import DecisionRule, MICClassifier, decision_errors, free_end_errors
+from mic_core.classify import MICClassifier, free_end_errors
 from mic_core.data import Standardiser, character_sequence
-from mic_core.inversion import invert
 from conftest import TINY_TRAIN, synthetic_sequences
 
 
@@ -60,10 +59,3 @@ def test_free_ends_find_a_letter_without_its_lead_in():
     same = free_end_errors(full[None, None], full[None], standardiser)[0, 0]
     assert same < 1e-12
 
-
-def test_decision_errors_default_to_final_errors(tiny_experts, tiny_dataset):
-    record = invert(tiny_experts, tiny_dataset.X_test[:3], record="final")
-    np.testing.assert_array_equal(decision_errors(record), record.final_errors)
-    np.testing.assert_array_equal(
-        decision_errors(record, Standardiser(np.zeros(2), np.ones(2)),
-                        DecisionRule(free_ends=False)), record.final_errors)

@@ -70,3 +70,61 @@ def test_shipped_experts_are_reproduced_by_training(dataset):
     assert type_errors(trained).max() < bound and type_errors(shipped).max() < bound
     final, shipped_final = trained.training_curve[-1].mean(), shipped.training_curve[-1].mean()
     assert abs(final - shipped_final) <= 0.25 * shipped_final
+
+
+def test_optimiser_and_schedule_match_torch_optim(monkeypatch):
+    """Training's update -- each expert's gradient clipped to ``max_grad_norm``
+    (``torch.nn.utils.clip_grad_norm_`` on that expert's parameters), Adam
+    (``torch.optim.Adam``, lr 0.02) and a cosine decay to a tenth
+    (``torch.optim.lr_scheduler.CosineAnnealingLR``, eta_min = lr / 10) -- replayed in torch on
+    the gradients the kernel gave at each step of a real (short) training.
+
+    Training's step s uses the rate the schedule reaches after s steps, so the reference steps
+    the scheduler before the optimiser. A small ``max_grad_norm`` makes the clipping act, and
+    12 steps span the whole cosine (0.02 down to 0.002). Both sides are float32; the weights
+    must agree to 1e-6 at every step (Adam moves each weight by about lr per step, 0.002 to
+    0.02; float32 rounding of the update is ~1e-9)."""
+    import warnings
+    from dataclasses import replace
+
+    import torch
+
+    from mic_core import kernels, training
+
+    seen = []  # (weights before the step, gradients from the kernel) at every step
+    real = kernels.loss_and_weight_grads
+
+    def recording(*args):
+        losses = real(*args)
+        seen.append(([a.copy() for a in args[:5]], [g.copy() for g in args[7:]]))
+        return losses
+
+    monkeypatch.setattr(kernels, "loss_and_weight_grads", recording)
+    X, y = synthetic_sequences()
+    config = replace(TINY_TRAIN, steps=12, noise_in=0.1, max_grad_norm=0.05)
+    trained = train_experts(X, y, "abc", config)
+    E = trained.n_experts
+    # the reference: one float32 parameter per (expert, weight array), from the initial weights
+    params = [[torch.nn.Parameter(torch.tensor(w[e])) for w in seen[0][0]] for e in range(E)]
+    optimiser = torch.optim.Adam([p for expert in params for p in expert], lr=0.02)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps,
+                                                          eta_min=0.002)
+    clipped = 0
+    for step, (_, grads) in enumerate(seen, 1):
+        for e in range(E):
+            for p, g in zip(params[e], grads):
+                p.grad = torch.tensor(g[e])
+            norm = torch.nn.utils.clip_grad_norm_(params[e], config.max_grad_norm)
+            clipped += bool(norm > config.max_grad_norm)
+        with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": meant
+            warnings.simplefilter("ignore", UserWarning)
+            schedule.step()
+        optimiser.step()
+        after = seen[step][0] if step < len(seen) else \
+            [trained.w_ih, np.swapaxes(trained.w_hh, 1, 2), trained.bias, trained.w_out,
+             trained.b_out]
+        for e in range(E):
+            for p, w in zip(params[e], after):
+                np.testing.assert_allclose(p.detach().numpy(), w[e], atol=1e-6, rtol=0,
+                                           err_msg=f"step {step}, expert {e}")
+    assert len(seen) == config.steps and clipped > config.steps  # clipping did act

@@ -1,0 +1,336 @@
+"""A class at once: N real browser sessions draw letters on Compete against one server.
+
+    python -m benchmarks.load_test --sessions 1 8 30 --drawings 3 --out results/load/
+    python -m benchmarks.load_test --sessions 30 --drawings 10          # memory after 300
+    python -m benchmarks.load_test --soak-minutes 30 --soak-sessions 3   # memory over time
+
+Starts ``streamlit run app.py`` on a free localhost port (the settings of the environment,
+e.g. ``MIC_MAX_TRAININGS_PER_HOUR``, pass through), then for each N opens N pages in Debian's
+Chromium (one browser, one context per visitor: separate sessions; never a downloaded
+browser). Every visitor draws held-out letters with the mouse, one after another: clear the
+canvas, draw, release, wait for the winner, wait for the arena figure, press play. Measured:
+
+- pen release -> the winner on the page, and -> the arena figure drawn (p50, p95, max);
+- failures (a step that timed out) and page exceptions (``pageerror``) per visitor;
+- the server's CPU seconds per drawing (``/proc/<pid>/stat``) and its resident memory
+  (peak and after), sampled every half second;
+- how much of the machine's CPU the browsers took while the server worked (they share it).
+
+Each N writes one JSON object (also printed); the soak writes its memory curve as JSON and a
+PNG. Nothing here is timed in CI.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        "--disable-dev-shm-usage"]
+WINNER_TEXT = "The winner"  # what the Compete page says once it has decided
+CLEAR_TITLE = "Reset canvas & history"  # the canvas toolbar's clear button
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- the server and its process figures -----------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            child = int(stat.parent.name)
+            children += [child, *_descendants(child)]
+    return children
+
+
+def _browsers_cpu_seconds() -> float:
+    """CPU seconds of this process's Chromium processes (they are its descendants)."""
+    total = 0.0
+    for pid in _descendants(os.getpid()):
+        try:
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
+                total += _cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
+class Server:
+    """``streamlit run app.py`` on a free port, with a sampler of its memory."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
+             str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.memory: list[tuple[float, float]] = []  # (seconds since start, RSS MB)
+        self._started = time.perf_counter()
+        self._stop = threading.Event()
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            self.close()
+            raise RuntimeError("the app did not start within two minutes")
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self):
+        while not self._stop.wait(0.5):
+            try:
+                self.memory.append((time.perf_counter() - self._started,
+                                    _rss_mb(self.process.pid)))
+            except OSError:
+                return
+
+    def cpu_seconds(self) -> float:
+        return _cpu_seconds(self.process.pid)
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.process.pid)
+
+    def close(self):
+        self._stop.set()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# --- one visitor ------------------------------------------------------------------------------
+def _letters(count: int, seed: int) -> list[tuple[np.ndarray, str]]:
+    """Held-out letters in canvas pixels (y down), fitted into 40-280 px, ~60 points each."""
+    from mic_core.data import load_dataset
+    data = load_dataset("characters")
+    rng = np.random.RandomState(seed)
+    letters = []
+    for index in rng.choice(len(data.y_test), count, replace=False):
+        pen = data.test_pen_trajectories[index] * np.array([1.0, -1.0])
+        pen = pen - pen.min(axis=0)
+        pen = pen / pen.max() * 240 + 40
+        letters.append((pen[:: max(1, len(pen) // 60)], data.class_names[data.y_test[index]]))
+    return letters
+
+
+async def _visitor(browser, url: str, letters, timeout_ms: int) -> dict:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors}
+    try:
+        await page.goto(url, timeout=timeout_ms)
+        canvas = page.locator("canvas.upper-canvas").first
+        await canvas.wait_for(timeout=timeout_ms)
+        for number, (path, letter) in enumerate(letters):
+            try:
+                if number:  # a fresh canvas for the next letter
+                    await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
+                    await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
+                                                                       timeout=timeout_ms)
+                box = await canvas.bounding_box()
+                await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+                await page.mouse.down()
+                for x, y in path[1:]:
+                    await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+                released = time.perf_counter()
+                await page.mouse.up()
+                await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
+                out["to_winner"].append(time.perf_counter() - released)
+                figure = page.locator(".js-plotly-plot").last
+                await figure.wait_for(timeout=timeout_ms)
+                out["to_figure"].append(time.perf_counter() - released)
+                play = page.get_by_role("button", name="play", exact=False).or_(
+                    page.locator(".updatemenu-button", has_text="play"))
+                if await play.count():
+                    await play.first.click(timeout=timeout_ms)
+                    out["played"] += 1
+            except Exception as exc:  # a timed-out step is a failure, counted, not fatal
+                out["failures"].append(f"letter {number} ({letter}): {type(exc).__name__}: "
+                                       f"{str(exc).splitlines()[0][:200]}")
+    except Exception as exc:
+        out["failures"].append(f"page: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    finally:
+        await context.close()
+    return out
+
+
+def _percentile(values, q):
+    return float(np.percentile(values, q)) if values else None
+
+
+async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
+                        timeout_ms: int) -> dict:
+    from playwright.async_api import async_playwright
+    letters = _letters(sessions * drawings, seed)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        cpu_before, browsers_before = server.cpu_seconds(), _browsers_cpu_seconds()
+        started = time.perf_counter()
+        results = await asyncio.gather(*[
+            _visitor(browser, server.url, letters[i * drawings:(i + 1) * drawings], timeout_ms)
+            for i in range(sessions)])
+        wall = time.perf_counter() - started
+        server_cpu = server.cpu_seconds() - cpu_before
+        browsers_cpu = _browsers_cpu_seconds() - browsers_before
+        await browser.close()
+    to_winner = [t for r in results for t in r["to_winner"]]
+    to_figure = [t for r in results for t in r["to_figure"]]
+    peak = max((m for _, m in server.memory), default=float("nan"))
+    return {
+        "sessions": sessions, "drawings_per_session": drawings,
+        "drawings_done": len(to_winner), "failures": sum(len(r["failures"]) for r in results),
+        "failure_messages": [f for r in results for f in r["failures"]][:10],
+        "page_exceptions": sum(len(r["page_errors"]) for r in results),
+        "page_exception_messages": [e for r in results for e in r["page_errors"]][:10],
+        "played": sum(r["played"] for r in results),
+        "to_winner_p50_s": _percentile(to_winner, 50), "to_winner_p95_s": _percentile(to_winner, 95),
+        "to_winner_max_s": max(to_winner, default=None),
+        "to_figure_p50_s": _percentile(to_figure, 50), "to_figure_p95_s": _percentile(to_figure, 95),
+        "server_cpu_seconds": server_cpu,
+        "server_cpu_seconds_per_drawing": server_cpu / max(len(to_winner), 1),
+        "browsers_cpu_seconds": browsers_cpu,
+        "browsers_cpu_share": browsers_cpu / (wall * os.cpu_count()),
+        "server_cpu_share": server_cpu / (wall * os.cpu_count()),
+        "wall_seconds": wall,
+        "server_rss_after_mb": server.rss_mb(), "server_rss_peak_mb": peak,
+    }
+
+
+def _machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+                 platform.processor())
+    flags = Path("/proc/cpuinfo").read_text()
+    return {"cpu": model, "cores": os.cpu_count(), "avx512": "avx512f" in flags,
+            "avx2": "avx2" in flags}
+
+
+def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: int,
+         out: Path) -> dict:
+    """A few visitors drawing without pause for ``minutes``; the server's memory curve."""
+    deadline = time.perf_counter() + minutes * 60
+    rounds, drawn, failures, exceptions = 0, 0, 0, 0
+    while time.perf_counter() < deadline:
+        result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms))
+        rounds += 1
+        drawn += result["drawings_done"]
+        failures += result["failures"]
+        exceptions += result["page_exceptions"]
+        print(f"soak round {rounds}: {drawn} drawings, RSS {server.rss_mb():.0f} MB",
+              file=sys.stderr, flush=True)
+    curve = server.memory[::20]  # every ten seconds
+    summary = {"soak_minutes": minutes, "sessions": sessions, "drawings": drawn,
+               "failures": failures, "page_exceptions": exceptions,
+               "rss_mb_first_5_min_max": max((m for t, m in curve if t < 300), default=None),
+               "rss_mb_last_5_min_max": max((m for t, m in curve if t > curve[-1][0] - 300),
+                                            default=None),
+               "memory_curve": [[round(t, 1), round(m, 1)] for t, m in curve]}
+    _plot_memory(summary["memory_curve"], out / "soak_memory.png",
+                 f"Server memory, {sessions} visitors drawing for {minutes:g} min")
+    return summary
+
+
+def _plot_memory(curve, path: Path, title: str) -> None:
+    """A small line chart of (seconds, MB) with Pillow (no plotting dependency)."""
+    from PIL import Image, ImageDraw
+    width, height, pad = 800, 400, 60
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    t = np.array([c[0] for c in curve]) / 60
+    m = np.array([c[1] for c in curve])
+    top = max(float(m.max()) * 1.1, 1.0)
+    x = pad + (t - t.min()) / max(float(np.ptp(t)), 1e-9) * (width - 2 * pad)
+    y = height - pad - m / top * (height - 2 * pad)
+    draw.line([(pad, height - pad), (width - pad, height - pad)], fill="black")
+    draw.line([(pad, pad), (pad, height - pad)], fill="black")
+    for mb in np.linspace(0, top, 5):
+        yy = height - pad - mb / top * (height - 2 * pad)
+        draw.text((5, yy - 6), f"{mb:.0f} MB", fill="black")
+    for minute in np.linspace(t.min(), t.max(), 6):
+        xx = pad + (minute - t.min()) / max(float(np.ptp(t)), 1e-9) * (width - 2 * pad)
+        draw.text((xx - 10, height - pad + 8), f"{minute:.0f} min", fill="black")
+    draw.line(list(zip(x.tolist(), y.tolist())), fill="#e4572e", width=2)
+    draw.text((pad, 20), title, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", nargs="*", type=int, default=[1, 8, 30])
+    parser.add_argument("--drawings", type=int, default=3, help="letters per visitor")
+    parser.add_argument("--soak-minutes", type=float, default=0.0)
+    parser.add_argument("--soak-sessions", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per step")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "load")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: {CHROMIUM} is missing (apt-get install chromium)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = Server()
+    stamp = time.strftime("%Y-%m-%d")
+    try:
+        for sessions in args.sessions:
+            result = {"machine": _machine(), "date": stamp,
+                      **asyncio.run(_run_sessions(server, sessions, args.drawings, args.seed,
+                                                  int(args.timeout * 1000)))}
+            print(json.dumps(result), flush=True)
+            name = f"load_{sessions}x{args.drawings}.json"
+            (args.out / name).write_text(json.dumps(result, indent=1))
+        if args.soak_minutes > 0:
+            result = {"machine": _machine(), "date": stamp,
+                      **soak(server, args.soak_sessions, args.soak_minutes, args.seed + 1000,
+                             int(args.timeout * 1000), args.out)}
+            (args.out / "soak.json").write_text(json.dumps(result, indent=1))
+            print(json.dumps({k: v for k, v in result.items() if k != "memory_curve"}))
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
