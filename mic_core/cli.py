@@ -55,10 +55,16 @@ def _add_expert_options(parser):
     parser.add_argument("--trim-everything", action="store_true",
                         help="characters: cut lead-in/lead-out strokes from every sequence "
                              "(types, test samples, drawings); measured worse, for comparison")
+    parser.add_argument("--experts", type=Path, default=None,
+                        help="a named expert set's folder (python -m mic_core teach); "
+                             "replaces the configuration options above")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _experts(args):
+    if getattr(args, "experts", None) is not None:
+        from mic_core.teaching_cli import experts_from_set
+        return experts_from_set(args.experts, args.dataset)
     dataset = load_dataset(DataConfig(dataset=args.dataset,
                                       trim_connections=args.trim_everything))
     overrides = {"selection": args.selection, "seed": args.seed, "noise_in": args.noise_in,
@@ -213,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trim-connections", action="store_true",
                    help="characters: drawn without their lead-in/lead-out strokes")
     p.set_defaults(func=cmd_evaluate)
+
+    from mic_core import teaching_cli
+    teaching_cli.add_parser(commands)
 
     p = commands.add_parser("bench", help="speed and accuracy benchmark (JSON)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for CI")
