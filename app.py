@@ -5,6 +5,7 @@ st.set_page_config(page_title="MIC Studio", page_icon="✍️", layout="wide")
 st.navigation([
     st.Page("pages/compete.py", title="Compete", icon="🏁", default=True),
     st.Page("pages/experts.py", title="Experts", icon="🧠"),
+    st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
     st.Page("pages/experiments.py", title="Experiments", icon="📊"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📖"),
 ]).run()

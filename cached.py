@@ -4,7 +4,8 @@ cache-free).
 Session-state keys, mirrored in the URL query string so that a link reproduces the view:
 ``dataset`` (characters|mnist), ``selection`` (clustered|random), ``seed``, ``noise_in``,
 ``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
-``expert`` (the selected expert's index) and ``iteration`` (the frame shown first).
+``expert`` (the selected expert's index), ``iteration`` (the frame shown first) and
+``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, exp
                               mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
-            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1}
+            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1, "expert_set": ""}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 # the first training of a kind on this server waits on these guesses (one numba thread, this
 # 2-core machine); later ones on the measured durations
@@ -146,3 +147,56 @@ def _results_table(path: str, mtime: int):
 
 
 results_table.clear = _results_table.clear
+
+
+# --- named expert sets (taught experts, mic_core.teaching) ------------------------------
+def saved_sets(name: str) -> list[str]:
+    """The named sets of data set ``name`` saved on this server."""
+    from mic_core.teaching import list_sets
+    return list_sets(sets_dir(), name)
+
+
+def sets_dir():
+    from mic_core.teaching import sets_dir as directory
+    return directory()
+
+
+@st.cache_resource(show_spinner="Loading the expert set…", max_entries=16)
+def _named_set(name: str, set_name: str, version: int):
+    from mic_core.teaching import load_set
+    return load_set(sets_dir() / set_name, dataset(name).config)
+
+
+def named_set(name: str, set_name: str):
+    """The saved set ``set_name`` (re-read when its file changes), or None after saying why
+    it cannot be used."""
+    from mic_core.teaching import SET_FILE, TeachingError, check_set_name
+    try:
+        path = sets_dir() / check_set_name(set_name) / SET_FILE
+        return _named_set(name, set_name, path.stat().st_mtime_ns if path.exists() else 0)
+    except TeachingError as exc:
+        st.warning(f"The expert set {set_name!r} cannot be used: {exc}",
+                   icon=":material/warning:")
+        return None
+
+
+def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]:
+    """The experts that compete: the chosen named set's, else the configuration's. Returns
+    them and a key for ``inversion`` ('' for the configuration's experts)."""
+    set_name = st.session_state.get("expert_set", "")
+    if set_name:
+        named = named_set(name, set_name)
+        if named is not None:
+            path = sets_dir() / set_name
+            return named.experts, f"{set_name}:{path.stat().st_mtime_ns}"
+        st.session_state["_choose_set"] = ""  # applied before the sidebar's next run
+    return experts_ui(name, train), ""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def set_inversion(name: str, set_key: str, target_bytes: bytes, shape: tuple) -> InversionRecord:
+    """``inversion`` for a named set (``set_key`` from ``competing_experts_ui``)."""
+    set_name, version = set_key.rsplit(":", 1)
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+    return invert(_named_set(name, set_name, int(version)).experts, target[None],
+                  record="full")

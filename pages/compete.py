@@ -59,7 +59,7 @@ expert_set_ui()
 st.title("Compete")
 data = cached.dataset(st.session_state["dataset"])
 train = cached.train_config()
-experts = cached.experts_ui(data.name, train)
+experts, set_key = cached.competing_experts_ui(data.name, train)
 
 source = st.segmented_control("Input", ["Draw", "Held-out sample"], default="Draw"
                               if st.session_state["sample"] < 0 else "Held-out sample",
@@ -78,8 +78,9 @@ cached.sync_url()
 if target is None:
     st.stop()
 
-record = cached.inversion(data.name, train, np.ascontiguousarray(target, np.float32).tobytes(),
-                          target.shape)
+target_bytes = np.ascontiguousarray(target, np.float32).tobytes()
+record = (cached.set_inversion(data.name, set_key, target_bytes, target.shape) if set_key else
+          cached.inversion(data.name, train, target_bytes, target.shape))
 names = list(record.class_names)
 # the decision: the same rule as the CLI and the evaluation (free ends for pen trajectories)
 deciding = decision_errors(record, data.standardiser)[0]

@@ -22,12 +22,12 @@ cached.sync_url()
 
 data = cached.dataset(st.session_state["dataset"])
 train = cached.train_config()
-if find_experts(data.config, train) is None:
+if not st.session_state["expert_set"] and find_experts(data.config, train) is None:
     st.info(f"These experts are not trained yet ({train.steps} training steps; about a minute "
             f"for letters).")
     if not st.button("Train them now", type="primary"):
         st.stop()
-experts = cached.experts_ui(data.name, train)
+experts, _ = cached.competing_experts_ui(data.name, train)
 errors = type_errors(experts)
 st.success(f"{experts.n_experts} experts; the largest error on a type is {errors.max():.4f} "
            f"(mean {errors.mean():.4f}).")
