@@ -64,9 +64,15 @@ def train_config() -> TrainConfig:
                                 noise_in=float(s["noise_in"]), noise_out=float(s["noise_out"]))
 
 
+# experts trained by this server's queue, handed to ``_experts`` once so that the page that
+# asked shows the experts it just trained rather than reading them back from disk
+_JUST_TRAINED: dict = {}
+
+
 @st.cache_resource(show_spinner="Loading the experts…", max_entries=8)
 def _experts(name: str, train: TrainConfig) -> ExpertSet:
-    return load_or_train(dataset(name), train)
+    trained = _JUST_TRAINED.pop((name, train), None)
+    return trained if trained is not None else load_or_train(dataset(name), train)
 
 
 @st.cache_resource
@@ -102,6 +108,8 @@ def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
         if ticket.state == "failed":
             st.error(queue.status(ticket).describe(), icon=":material/error:")
             st.stop()
+        if isinstance(ticket.result, ExpertSet):
+            _JUST_TRAINED[(name, train)] = ticket.result
         path = find_experts(data.config, train)
     if path is not None:
         mark_used(path)
@@ -109,9 +117,9 @@ def experts_ui(name: str, train: TrainConfig) -> ExpertSet:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def inversion(name: str, train: TrainConfig, target_bytes: bytes, shape: tuple) -> InversionRecord:
-    """The full inversion record of one target (cached by the target's bytes)."""
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
+def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRecord:
+    """The full inversion record of one target (T, D) (Streamlit keys the cache by the
+    array's contents)."""
     return invert(_experts(name, train), target[None], record="full")
 
 
@@ -128,8 +136,9 @@ def default_train(name: str) -> TrainConfig:
 def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
     """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
     experts (final results only)."""
+    from mic_core.reports import gallery_samples
     data = dataset(name)
-    own = np.flatnonzero(data.y_test == expert)[:count]
+    own = gallery_samples(data.y_test, expert, count)
     return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
 
 
@@ -194,9 +203,76 @@ def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def set_inversion(name: str, set_key: str, target_bytes: bytes, shape: tuple) -> InversionRecord:
+def set_inversion(name: str, set_key: str, target: np.ndarray) -> InversionRecord:
     """``inversion`` for a named set (``set_key`` from ``competing_experts_ui``)."""
     set_name, version = set_key.rsplit(":", 1)
-    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)
     return invert(_named_set(name, set_name, int(version)).experts, target[None],
                   record="full")
+
+# --- the single generator (issue 11) -------------------------------------------------------
+
+def single_train_config():
+    """The single generator of the sidebar's expert set, with this page's code and capacity."""
+    from mic_core.single import default_single_config
+    s = st.session_state
+    return default_single_config(s["dataset"], s.get("single_code", "class"),
+                                 s.get("single_capacity", "cells"), selection=s["selection"],
+                                 seed=int(s["seed"]), noise_in=float(s["noise_in"]),
+                                 noise_out=float(s["noise_out"]))
+
+
+@st.cache_resource(show_spinner="Loading the single generator…", max_entries=8)
+def _single_generator(name: str, train):
+    from mic_core.single import load_or_train_generator
+    return load_or_train_generator(dataset(name), train, allow_training=False)
+
+
+def single_generator_ui(name: str, train):
+    """The generator of this configuration. One never trained goes through the server's
+    training queue (one training at a time), with the same progress for every visitor
+    waiting for it; then it is kept on disk for every visitor."""
+    from mic_core.single import find_generator, load_or_train_generator
+    from mic_core.single.generator import file_name as single_file_name
+    data = dataset(name)
+    path = find_generator(data.config, train)
+    if path is None:
+        queue = training_queue()
+
+        def work(progress):
+            return load_or_train_generator(data, train, progress=lambda p: progress(
+                p.step / p.steps, p.seconds_left))
+        guess = {"characters": 900.0, "mnist": 120.0}[name] * train.hidden_size / 200
+        try:
+            ticket = queue.request(single_file_name(data.config, train),
+                                   f"{name} single generator", work, estimate_seconds=guess)
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this single generator…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
+        bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_generator(data.config, train)
+    if path is not None:
+        mark_used(path)
+    return _single_generator(name, train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def single_inversion(name: str, train, inversion, target: np.ndarray):
+    """The full code inversion of one target (T, D) (keyed by the array's contents)."""
+    from mic_core.single import invert_code
+    return invert_code(_single_generator(name, train), target[None], inversion)
+
+
+@st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
+def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.ndarray,
+                      true_class: int, kind: str, start: str):
+    """The slices of the true class's expert and of the generator around one target."""
+    from mic_core.single.landscape import compare_slices
+    return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
+                          true_class, kind, start=start, resolution=25)

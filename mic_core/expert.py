@@ -111,6 +111,28 @@ class ExpertSet:
                              f"{self.config.n_types}), got {inputs.shape}")
         return kernels.generate(*self.kernel_weights(), inputs, n_steps or self.n_steps)
 
+    def generate_types(self) -> np.ndarray:
+        """What every expert generates from each exact one-hot input (its types as it learnt
+        them): (E, K, T, D), ``[e, k]`` from one-hot ``k`` in expert ``e``."""
+        K = self.config.n_types
+        one_hot = np.broadcast_to(np.eye(K, dtype=np.float32)[:, None, :],
+                                  (K, self.n_experts, K))
+        return self.generate(one_hot).transpose(1, 0, 2, 3)
+
+    def generate_mixture(self, expert: int, weights) -> np.ndarray:
+        """Expert ``expert``'s reconstruction (T, D) of the mixture ``weights`` (K,) of its
+        types (given as they are: project them onto the simplex first, as the inversion
+        does, with ``mic_core.inversion.project_to_simplex``)."""
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.shape != (self.config.n_types,) or not np.all(np.isfinite(weights)):
+            raise ValueError(f"mixture weights must be {self.config.n_types} finite numbers, "
+                             f"got shape {weights.shape}")
+        if not 0 <= expert < self.n_experts:
+            raise ValueError(f"expert {expert} out of range (0..{self.n_experts - 1})")
+        inputs = np.zeros((1, self.n_experts, self.config.n_types), dtype=np.float32)
+        inputs[0, expert] = weights
+        return self.generate(inputs)[0, expert]
+
     def module(self, index: int) -> Expert:
         """Expert ``index`` as a float64 PyTorch module (reference and inspection)."""
         expert = Expert(self.config).double()

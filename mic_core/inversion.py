@@ -121,6 +121,9 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     >>> project_to_simplex(np.array([0.5, 0.5, 0.5, -1.0])).round(4).tolist()
     [0.3333, 0.3333, 0.3333, 0.0]
     """
+    v = np.asarray(v)  # lists too; float32 stays float32
+    if v.dtype.kind != "f":
+        v = v.astype(np.float64)
     K = v.shape[-1]
     u = -np.sort(-v, axis=-1)
     css = np.cumsum(u, axis=-1) - 1.0

@@ -303,3 +303,48 @@ def report_dict(table: pd.DataFrame) -> dict:
     return {"summary": summary_table(table).to_dict(orient="records"),
             "iterations": iterations_table(table).to_dict(orient="records"),
             "free_ends": free_ends_table(table).to_dict(orient="records")}
+
+
+# --- what the Experiments page shows besides the tables -----------------------------------
+
+def mic_vs_nn(summary: pd.DataFrame) -> tuple[int, int, list[tuple[str, str, float]]]:
+    """From ``summary_table``: in how many settings MIC's best average beats the nearest
+    neighbour (MSE), out of how many, and each setting's margin (dataset, selection, points).
+
+    >>> mic_vs_nn(pd.DataFrame({"dataset": ["mnist"], "selection": ["random"],
+    ...                         "mic_beats_nn": [True], "mic_minus_nn": [0.0125]}))
+    (1, 1, [('mnist', 'random', 1.25)])
+    """
+    margins = [(d, s, float(m) * 100) for d, s, m in
+               zip(summary["dataset"], summary["selection"], summary["mic_minus_nn"])]
+    return int(summary["mic_beats_nn"].sum()) if len(summary) else 0, len(summary), margins
+
+
+def without_noise(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows trained without input and output noise (the paper's base setting)."""
+    return frame[(frame["noise_in"] == 0) & (frame["noise_out"] == 0)]
+
+
+def noise_settings(means: pd.DataFrame) -> list[tuple[float, float]]:
+    """The (noise_in, noise_out) pairs of ``noise_means``, in its order (best first)."""
+    return [(float(a), float(b)) for a, b in zip(means["noise_in"], means["noise_out"])]
+
+
+def gallery_samples(y_test: np.ndarray, expert: int, count: int) -> np.ndarray:
+    """Indices of the first ``count`` held-out samples of class ``expert``.
+
+    >>> gallery_samples(np.array([0, 1, 1, 0, 1]), 1, 2).tolist()
+    [1, 2]
+    """
+    return np.flatnonzero(np.asarray(y_test) == expert)[:count]
+
+
+def gallery(record, expert: int, standardiser=None) -> dict:
+    """One expert's row of the reconstruction gallery from the (final) inversion ``record``
+    of its samples in every expert: its final reconstruction of each sample (N, T, D), the
+    mixture weights it found (N, K) and, per sample, the expert that won (decided as the app
+    decides: ``classify.decision_errors``, free ends for pen trajectories)."""
+    from mic_core.classify import decision_errors
+    return {"reconstructions": record.reconstructions[:, expert, -1],
+            "mixture_weights": record.final_mixture_weights[:, expert],
+            "winners": decision_errors(record, standardiser).argmin(axis=1)}

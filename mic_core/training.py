@@ -96,11 +96,7 @@ def _adam(params, grads, moments, step, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 def type_errors(expert_set: ExpertSet) -> np.ndarray:
     """(E, K) MSE of every expert on each of its types, given the exact one-hot input."""
-    K = expert_set.config.n_types
-    one_hot = np.broadcast_to(np.eye(K, dtype=np.float32)[:, None, :],
-                              (K, expert_set.n_experts, K))
-    recon = expert_set.generate(one_hot)  # (K, E, T, D)
-    return ((recon - expert_set.types.transpose(1, 0, 2, 3)) ** 2).mean(axis=(2, 3)).T
+    return ((expert_set.generate_types() - expert_set.types) ** 2).mean(axis=(2, 3))
 
 
 def train_experts(X: np.ndarray, y: np.ndarray, class_names, config: TrainConfig,

@@ -78,9 +78,9 @@ cached.sync_url()
 if target is None:
     st.stop()
 
-target_bytes = np.ascontiguousarray(target, np.float32).tobytes()
-record = (cached.set_inversion(data.name, set_key, target_bytes, target.shape) if set_key else
-          cached.inversion(data.name, train, target_bytes, target.shape))
+target = np.ascontiguousarray(target, np.float32)
+record = (cached.set_inversion(data.name, set_key, target) if set_key else
+          cached.inversion(data.name, train, target))
 names = list(record.class_names)
 # the decision: the same rule as the CLI and the evaluation (free ends for pen trajectories)
 deciding = decision_errors(record, data.standardiser)[0]

@@ -1,7 +1,6 @@
 """Experts: train a configuration on demand, look at each expert, explore its latent space."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import cached
@@ -38,9 +37,7 @@ K = experts.config.n_types
 st.subheader(f"Expert {names[e]}: its four types, and what it generates for each")
 st.plotly_chart(shapes_figure(experts.types[e], [f"type {k + 1}" for k in range(K)], height=180),
                 key="types")
-one_hot = np.zeros((K, experts.n_experts, K), dtype=np.float32)
-one_hot[np.arange(K), :, np.arange(K)] = 1.0
-generated = experts.generate(one_hot)[:, e]
+generated = experts.generate_types()[e]
 st.plotly_chart(shapes_figure(generated, [f"from one-hot {k + 1} (error {errors[e, k]:.4f})"
                                           for k in range(K)], height=180), key="generated")
 
@@ -48,12 +45,10 @@ st.subheader("Explore the latent space")
 st.caption("Mix the four types: the weights are projected onto the simplex (they sum to one), "
            "exactly as during inversion.")
 sliders = st.columns(K)
-raw = np.array([sliders[k].slider(f"type {k + 1}", 0.0, 1.0, 0.25, 0.05, key=f"mix_{k}")
-                for k in range(K)])
+raw = [sliders[k].slider(f"type {k + 1}", 0.0, 1.0, 0.25, 0.05, key=f"mix_{k}")
+       for k in range(K)]
 mixture = project_to_simplex(raw)
-inputs = np.zeros((1, experts.n_experts, K), dtype=np.float32)
-inputs[0, e] = mixture
-st.plotly_chart(shapes_figure([experts.generate(inputs)[0, e]],
+st.plotly_chart(shapes_figure([experts.generate_mixture(e, mixture)],
                               ["mixture " + ", ".join(f"{w:.2f}" for w in mixture)], height=320),
                 key="latent")
 

@@ -221,3 +221,22 @@ def test_float32_training_kernel_matches_float32_autograd(scale):
                 "b_out": expert.readout.bias.grad}
         for got, (name, reference) in zip(grads, want.items()):
             _assert_close_float32(got[e], reference.numpy(), f"d {name}")
+
+
+def test_generated_types_and_mixtures_match_the_torch_modules():
+    """``ExpertSet.generate_types`` (each one-hot input) and ``generate_mixture`` (one
+    expert, given weights), against the float32 PyTorch ``Expert`` modules they came from."""
+    experts, expert_set = _production_experts(3, 1.0, seed=14)
+    generated = expert_set.generate_types()
+    assert generated.shape == (3, 4, T_PRODUCTION, 2)
+    weights = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    with torch.no_grad():
+        for e, expert in enumerate(experts):
+            want = expert(torch.eye(4), T_PRODUCTION).numpy()
+            _assert_close_float32(generated[e], want, "one-hot generation")
+            mixed = expert(torch.tensor(weights)[None], T_PRODUCTION)[0].numpy()
+            _assert_close_float32(expert_set.generate_mixture(e, weights), mixed, "mixture")
+    with pytest.raises(ValueError, match="mixture weights"):
+        expert_set.generate_mixture(0, [0.5, 0.5])
+    with pytest.raises(ValueError, match="out of range"):
+        expert_set.generate_mixture(3, weights)

@@ -103,3 +103,28 @@ def test_job_hours_count_a_cells_training_once():
             dict(_row("nn_mse", 0.8, 42, noise_in=None, noise_out=None), seconds=20.0,
                  fit_seconds=0.0)]
     assert reports.job_hours(pd.DataFrame(rows)) == pytest.approx((100 + 5 + 20) / 3600)
+
+
+def test_gallery_takes_the_experts_own_results_and_the_winners(tiny_experts, tiny_dataset):
+    """The gallery row of expert 1 holds expert 1's final reconstructions and weights, and
+    the winners are the experts with the lowest final error (no standardiser: plain rule)."""
+    from mic_core.inversion import invert
+    samples = reports.gallery_samples(tiny_dataset.y_test, 1, 3)
+    assert samples.tolist() == np.flatnonzero(tiny_dataset.y_test == 1)[:3].tolist()
+    record = invert(tiny_experts, tiny_dataset.X_test[samples], record="final")
+    row = reports.gallery(record, 1)
+    recon = tiny_experts.generate(record.final_mixture_weights)[:, 1]
+    np.testing.assert_allclose(row["reconstructions"], recon, atol=1e-6)
+    np.testing.assert_allclose(row["mixture_weights"].sum(axis=1), 1.0, atol=1e-6)
+    errors = ((tiny_experts.generate(record.final_mixture_weights)
+               - tiny_dataset.X_test[samples][:, None]) ** 2).mean(axis=(2, 3))
+    np.testing.assert_array_equal(row["winners"], errors.argmin(axis=1))
+
+
+def test_mic_against_nn_and_noise_settings(table):
+    beaten, total, margins = reports.mic_vs_nn(reports.summary_table(table))
+    assert (beaten, total) == (1, 1) and margins == [("characters", "clustered",
+                                                      pytest.approx(9.0))]
+    means = reports.noise_means(table, "characters", "clustered")
+    assert reports.noise_settings(means) == [(0.1, 0.0), (0.0, 0.0), (0.2, 0.0)]
+    assert set(reports.without_noise(table)["noise_in"]) == {0.0}

@@ -1,0 +1,230 @@
+"""Inversion of the single generator's code, and its two decision rules.
+
+As the experts' inversion (``mic_core.inversion``) but with one network and one code per
+target: start from the zero vector (the exposé) or the uniform vector, optionally project
+onto the probability simplex every iteration, take the Adam-like step of the experts'
+inversion (no bias correction). Decision rules:
+
+- ``"mass"``: the class with the largest mass in the final code (summed over a class's types
+  for the type code);
+- ``"corners"``: the class whose corner code (its one-hot code; for the type code the best of
+  its K type corners) reconstructs the target with the lowest error — no inversion at all.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+
+from mic_core import kernels
+from mic_core.inversion import project_to_simplex
+from mic_core.single.generator import SingleGenerator
+
+STARTS = ("zero", "uniform")
+SINGLE_PROJECTIONS = ("none", "simplex")
+RULES = ("mass", "corners")
+
+
+@dataclass(frozen=True)
+class CodeInversionConfig:
+    """How the single generator's code is optimised (defaults: the exposé)."""
+
+    iterations: int = 50  # gradient steps per target
+    step_size: float = 0.05  # Adam-like step size (the experts' inversion)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    eps: float = 1e-8
+    start: str = "zero"  # "zero" (the exposé) or "uniform"
+    projection: str = "none"  # "none" or "simplex" (as the experts' mixture weights)
+
+    def __post_init__(self):
+        if self.iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {self.iterations}")
+        if self.start not in STARTS:
+            raise ValueError(f"unknown start {self.start!r}; choose one of {STARTS}")
+        if self.projection not in SINGLE_PROJECTIONS:
+            raise ValueError(f"unknown projection {self.projection!r}; choose one of "
+                             f"{SINGLE_PROJECTIONS}")
+
+
+@dataclass(frozen=True)
+class CodeInversionStep:
+    """One iteration for all targets."""
+
+    iteration: int
+    codes: np.ndarray  # (N, Q)
+    errors: np.ndarray  # (N,)
+    reconstructions: np.ndarray  # (N, T, D)
+
+
+@dataclass(frozen=True, eq=False)
+class CodeInversionRecord:
+    """The inversion of N targets in the single generator over I + 1 recorded iterations.
+
+    codes (N, I+1, Q); errors (N, I+1); reconstructions (N, I+1, T, D) or (N, 1, T, D)
+    (final only); targets (N, T, D); class_mass (N, I+1, C), the code summed per class.
+    """
+
+    class_names: tuple[str, ...]
+    code_labels: tuple[str, ...]
+    code_classes: np.ndarray  # (Q,) class of every code entry
+    targets: np.ndarray
+    codes: np.ndarray
+    errors: np.ndarray
+    reconstructions: np.ndarray
+    config: CodeInversionConfig
+
+    @property
+    def class_mass(self) -> np.ndarray:
+        C = len(self.class_names)
+        mass = np.zeros((*self.codes.shape[:2], C), dtype=self.codes.dtype)
+        for c in range(C):
+            mass[..., c] = self.codes[..., self.code_classes == c].sum(axis=-1)
+        return mass
+
+    @property
+    def final_errors(self) -> np.ndarray:
+        """(N,) reconstruction error of the final code."""
+        return self.errors[:, -1]
+
+    @property
+    def final_codes(self) -> np.ndarray:
+        return self.codes[:, -1]
+
+    @property
+    def winners(self) -> np.ndarray:
+        """(N,) the class with the largest mass in the final code (rule "mass")."""
+        return self.class_mass[:, -1].argmax(axis=1)
+
+    @property
+    def winner_names(self) -> list[str]:
+        return [self.class_names[i] for i in self.winners]
+
+    def to_dict(self, n: int = 0) -> dict:
+        """Target ``n``'s inversion as JSON-ready lists (export)."""
+        return {
+            "system": "single_generator",
+            "class_names": list(self.class_names),
+            "code_labels": list(self.code_labels),
+            "config": asdict(self.config),
+            "target": self.targets[n].tolist(),
+            "errors": self.errors[n].tolist(),  # [iteration]
+            "codes": self.codes[n].tolist(),  # [iteration][code entry]
+            "class_mass": self.class_mass[n].tolist(),  # [iteration][class]
+            "reconstructions": self.reconstructions[n].tolist(),  # [iteration][t][d]
+            "winner": self.class_names[int(self.winners[n])],
+        }
+
+    def to_frame(self, n: int = 0):
+        """Target ``n``'s error and class mass, one row per iteration."""
+        import pandas as pd
+        frame = pd.DataFrame({"iteration": np.arange(self.codes.shape[1]),
+                              "error": self.errors[n]})
+        mass = self.class_mass[n]
+        for c, name in enumerate(self.class_names):
+            frame[f"mass_{name}"] = mass[:, c]
+        return frame
+
+
+def check_targets(generator: SingleGenerator, targets, dtype=np.float32) -> np.ndarray:
+    """``targets`` as (N, T, D), or a ValueError naming the expected shape."""
+    targets = np.asarray(targets, dtype=dtype)
+    if targets.ndim == 2:
+        targets = targets[None]
+    want = (generator.n_steps, generator.output_size)
+    if targets.ndim != 3 or targets.shape[1:] != want:
+        raise ValueError(f"targets must have shape (N, {want[0]}, {want[1]}) or "
+                         f"({want[0]}, {want[1]}) for this generator, got {targets.shape}")
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("targets hold NaN or infinite values")
+    return np.ascontiguousarray(targets)
+
+
+def start_codes(generator: SingleGenerator, n_targets: int, config: CodeInversionConfig,
+                dtype=np.float32) -> np.ndarray:
+    Q = generator.code_size
+    value = 0.0 if config.start == "zero" else 1.0 / Q
+    return np.full((n_targets, Q), value, dtype=dtype)
+
+
+def code_error_and_grad(generator: SingleGenerator, codes: np.ndarray, targets: np.ndarray,
+                        dtype=np.float32):
+    """Reconstructions (N, T, D), MSE (N,) and dMSE/dcode (N, Q) of ``codes`` (N, Q)."""
+    N, (T, D), Q = len(codes), targets.shape[1:], generator.code_size
+    recon = np.empty((N, 1, T, D), dtype=dtype)
+    errors = np.empty((N, 1), dtype=dtype)
+    grad = np.empty((N, 1, Q), dtype=dtype)
+    kernels.error_and_input_grad(*generator.kernel_weights(dtype),
+                                 np.ascontiguousarray(codes[:, None], dtype=dtype),
+                                 np.ascontiguousarray(targets, dtype=dtype), recon, errors, grad)
+    return recon[:, 0], errors[:, 0], grad[:, 0]
+
+
+def invert_code_steps(generator: SingleGenerator, targets,
+                      config: CodeInversionConfig = CodeInversionConfig(),
+                      dtype=np.float32) -> Iterator[CodeInversionStep]:
+    """Yield iterations 0..config.iterations of the code inversion of ``targets``."""
+    targets = check_targets(generator, targets, dtype)
+    vector = start_codes(generator, len(targets), config, dtype)
+    m = np.zeros_like(vector)  # Adam-like moments
+    s = np.zeros_like(vector)
+    for iteration in range(config.iterations + 1):
+        code = project_to_simplex(vector).astype(dtype) if config.projection == "simplex" \
+            else vector
+        recon, errors, grad = code_error_and_grad(generator, code, targets, dtype)
+        yield CodeInversionStep(iteration, code.copy(), errors, recon)
+        m = config.beta1 * m + (1 - config.beta1) * grad
+        s = config.beta2 * s + (1 - config.beta2) * grad * grad
+        vector = (code - config.step_size * m / (np.sqrt(s) + config.eps)).astype(dtype)
+
+
+def invert_code(generator: SingleGenerator, targets,
+                config: CodeInversionConfig = CodeInversionConfig(), record: str = "full",
+                dtype=np.float32) -> CodeInversionRecord:
+    """Invert ``targets`` (N, T, D) in the single generator. ``record``: "full" (every
+    iteration's reconstruction), "errors" (every code and error, the final reconstruction)
+    or "final" (the final iteration only)."""
+    if record not in ("full", "errors", "final"):
+        raise ValueError(f"record must be 'full', 'errors' or 'final', got {record!r}")
+    codes, errors, recons = [], [], []
+    step = None
+    for step in invert_code_steps(generator, targets, config, dtype):
+        if record != "final":
+            codes.append(step.codes)
+            errors.append(step.errors)
+        if record == "full":
+            recons.append(step.reconstructions)
+    if record == "final":
+        codes, errors = [step.codes], [step.errors]
+    if record != "full":
+        recons = [step.reconstructions]
+    return CodeInversionRecord(
+        class_names=generator.class_names, code_labels=tuple(generator.code_labels()),
+        code_classes=generator.code_classes(),
+        targets=check_targets(generator, targets, dtype), codes=np.stack(codes, axis=1),
+        errors=np.stack(errors, axis=1), reconstructions=np.stack(recons, axis=1),
+        config=config)
+
+
+def corner_errors(generator: SingleGenerator, targets) -> np.ndarray:
+    """(N, C) for every class, the lowest reconstruction error of its corner codes."""
+    targets = check_targets(generator, targets)
+    corners = generator.generate(generator.corner_codes())  # (Q, T, D)
+    errors = ((targets[:, None] - corners[None]) ** 2).mean(axis=(2, 3))  # (N, Q)
+    classes = generator.code_classes()
+    return np.stack([errors[:, classes == c].min(axis=1)
+                     for c in range(generator.n_classes)], axis=1)
+
+
+def decide(record: CodeInversionRecord, corner_error: np.ndarray | None = None,
+           rule: str = "mass") -> np.ndarray:
+    """(N,) predicted class: largest final mass ("mass") or lowest corner error
+    ("corners", needs ``corner_error`` (N, C) from ``corner_errors``)."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {RULES}")
+    if rule == "mass":
+        return record.winners
+    if corner_error is None:
+        raise ValueError("the corners rule needs corner_errors(generator, targets)")
+    return np.asarray(corner_error).argmin(axis=1)

@@ -1,0 +1,65 @@
+"""The Single generator page under AppTest, on the shipped letters generator (clustered,
+seed 42, input noise 0.1): a held-out sample, a drawing, the landscape and the exports."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mic_core.data import DataConfig, load_dataset
+from mic_core.drawing import pen_trajectory_to_drawing
+from mic_core.single import default_single_config, find_generator
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/single_generator.py"
+
+if find_generator(DataConfig("characters"), default_single_config("characters")) is None:
+    pytest.skip("the shipped single generator is missing", allow_module_level=True)
+
+
+def _page(**state):
+    """The page with the shipped configuration (set after switching: AppTest resets the
+    sidebar's widgets on a page switch) and ``state``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page(PAGE).run()
+    for key, value in {"dataset": "characters", "selection": "clustered", "seed": 42,
+                       "noise_in": 0.1, "noise_out": 0.0, **state}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_held_out_sample_gets_both_verdicts_and_the_landscape():
+    at = _page(single_sample=3)
+    labels = [m.label for m in at.metric]
+    assert "Single generator: largest mass" in labels
+    assert "Single generator: class corners" in labels
+    assert "Experts (MIC)" in labels
+    assert "Local minima: single generator" in labels
+    minima = [m.value for m in at.metric if m.label.startswith("Local minima")]
+    assert all(int(v) >= 1 for v in minima)
+    assert any("The latent landscape" in h.value for h in at.subheader)
+
+
+def test_the_type_code_and_a_triangle_slice():
+    at = _page(single_code="type", single_slice="triangle", single_simplex=True,
+               single_start="uniform")
+    if any("not trained yet" in i.value for i in at.info):
+        pytest.skip("the type-code generator is not shipped")
+    assert any(m.label == "Single generator: largest mass" for m in at.metric)
+
+
+def test_a_drawing_is_classified():
+    data = load_dataset("characters")
+    drawing = pen_trajectory_to_drawing(data.test_pen_trajectories[0], np.random.RandomState(0))
+    at = _page(single_source="Draw",
+               canvas_characters={"drawing": {"raw": drawing, "data": None}})
+    assert any(m.label == "Single generator: largest mass" for m in at.metric)
+
+
+def test_an_untrained_configuration_offers_training_instead_of_failing():
+    at = _page(seed=7)
+    assert any("not trained yet" in i.value for i in at.info)
+    assert not at.metric
