@@ -529,3 +529,51 @@ def training_pool_pen_trajectories(config: DataConfig = DataConfig()):
     train, _ = stratified_split(labels[labelled], config.test_fraction, config.split_seed)
     train = labelled[train]
     return [pens[i] for i in train], labels[train]
+
+
+def single_generator_retraining(dataset: str, results: Path | None = None) -> dict | None:
+    """What adding a class costs the single generator (issue 11), which must retrain as a
+    whole, as measured by ``python -m benchmarks.single_generator add-class`` (its JSON in
+    results/single); None where it was not measured."""
+    path = (Path(results) if results else Path(__file__).resolve().parent.parent / "results"
+            / "single") / f"add-class-{dataset}.json"
+    try:
+        measured = json.loads(path.read_text())
+        return {"retrain_seconds": float(measured["single_class_retrain_seconds"]),
+                "steps": int(measured["single_class_steps"]),
+                "one_expert_seconds": float(measured["mic_one_expert_seconds"]),
+                "ratio": float(measured["single_class_ratio_to_one_expert"]),
+                "load_average": measured.get("machine", {}).get("load_average")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+LEAVE_ONE_OUT = Path(__file__).resolve().parent.parent / "results" / "teach" / \
+    "leave_one_out.csv"
+
+
+def leave_one_out_table(path: Path = LEAVE_ONE_OUT, rule: str = "free_ends"):
+    """The leave-one-out measurement (benchmarks/teach_leave_one_out.py) for one decision
+    rule ("plain" or "free_ends"): one row per letter, accuracies of the full set and of the
+    set whose expert of that letter was taught from four drawings; None if not measured.
+
+    Columns: letter, held-out samples of it, its accuracy (full, taught), accuracy on the
+    other letters (full, taught), others' samples the taught expert now takes, others'
+    samples the left-out expert took that are now right or elsewhere, teaching seconds.
+    """
+    import pandas as pd
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    columns = {"letter": "letter", "n_heldout": "held-out samples",
+               f"{rule}_class_full": "its accuracy, full set",
+               f"{rule}_class_taught": "its accuracy, taught",
+               f"{rule}_others_full": "others' accuracy, full set",
+               f"{rule}_others_taught": "others' accuracy, taught",
+               f"{rule}_others_now_taken_by_new": "others now taken by the taught expert",
+               f"{rule}_others_freed_from_new": "others no longer taken by it",
+               "teach_seconds": "teaching seconds"}
+    if not set(columns) <= set(table.columns):
+        return None
+    return table[list(columns)].rename(columns=columns)

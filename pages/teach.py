@@ -15,7 +15,8 @@ from figures import shapes_figure
 from widgets import expert_set_ui
 from mic_core.serving import TrainingRefused
 from mic_core.teaching import (N_DRAWINGS, TeachingError, base_set, check_usability,
-                               delete_set, drawings_to_sequences, save_set, teach)
+                               delete_set, drawings_to_sequences, save_set,
+                               single_generator_retraining, teach)
 
 # tests and slow servers may shorten training; by default the recipe of the set it joins
 TEACH_STEPS = int(os.environ.get("MIC_TEACH_STEPS", "0") or 0)
@@ -69,6 +70,14 @@ st.caption("Draw a symbol the experts have never seen (a letter the data set lac
            "joins a named set; the old experts stay exactly as they were. Choose the set in "
            "the sidebar and it competes on the Compete page.")
 data = cached.dataset(st.session_state["dataset"])
+single = single_generator_retraining(data.name)
+if single is not None:
+    st.caption(f"The single generator (one network for all classes) cannot do this without "
+               f"retraining as a whole: measured on this machine, {single['steps']} of its "
+               f"training steps took {single['retrain_seconds'] / 60:.0f} min, "
+               f"{single['ratio']:.0f} times one MIC expert's whole training "
+               f"({single['one_expert_seconds']:.0f} s, measured beside it; "
+               f"benchmarks/single_generator.py add-class).")
 train = cached.train_config()
 experts, set_key = cached.competing_experts_ui(data.name, train)
 chosen = st.session_state["expert_set"]
