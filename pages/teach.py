@@ -14,7 +14,8 @@ import cached
 from figures import shapes_figure
 from widgets import expert_set_ui
 from mic_core.serving import TrainingRefused
-from mic_core.teaching import (N_DRAWINGS, TeachingError, base_set, check_usability,
+from mic_core.teaching import (N_DRAWINGS, TeachingError, base_set, check_class_name,
+                               check_set_name, check_usability,
                                delete_set, drawings_to_sequences, save_set,
                                single_generator_retraining, teach)
 
@@ -121,8 +122,15 @@ if check.usable:
                "each other.", icon=":material/check_circle:")
 
 if st.button("Teach", type="primary", icon=":material/school:"):
-    base = named if named is not None else base_set(experts, data.config, train,
-                                                    set_name or "my-set")
+    try:  # names first: nothing is queued for a name that cannot be saved
+        check_set_name(set_name)
+        check_class_name(class_name)
+        base = named if named is not None else base_set(experts, data.config, train,
+                                                        set_name)
+    except TeachingError as exc:
+        st.error(str(exc)[0].upper() + str(exc)[1:] + ".", icon=":material/error:")
+        taught_experts_ui(data, named)
+        st.stop()
     recipe = replace(base.base_train, steps=TEACH_STEPS or base.base_train.steps)
     key = hashlib.sha1(json.dumps([set_name, class_name, str(drawings)[:100000]],
                                   default=str).encode()).hexdigest()

@@ -65,7 +65,7 @@ def test_bad_input_gets_a_message_and_loses_nothing(app, tmp_path):
     app.run()
     teach_button(app).click().run()
     assert not app.exception, app.exception
-    assert any("already has an expert 'a'" in e.value for e in app.error)
+    assert any("already has an expert 'a'" in e.value for e in app.error), [e.value for e in app.error]
     assert not (tmp_path / "sets").exists() or not any((tmp_path / "sets").iterdir())
     app.text_input(key="teach_class").input("star")
     app.text_input(key="teach_set").input("../escape")
