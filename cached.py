@@ -16,6 +16,7 @@ import streamlit as st
 
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
+from mic_core.classify import Classification, classify, default_rule
 from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
                               mark_used, remove_stale_temporaries)
@@ -123,6 +124,15 @@ def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRec
     return invert(_experts(name, train), target[None], record="full")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classification:
+    """The full classification record of one target (T, D) (Streamlit keys the cache by
+    the array's contents): the data set's decision rule (``default_rule``: free ends for
+    letters, plain for MNIST)."""
+    return classify(_experts(name, train), target[None], rule=default_rule(name),
+                    standardiser=dataset(name).standardiser, record="full")
+
+
 def target_key(target: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(target, dtype=np.float32).tobytes()).hexdigest()
 
@@ -133,13 +143,14 @@ def default_train(name: str) -> TrainConfig:
 
 
 @st.cache_data(show_spinner="Inverting the gallery's samples…", max_entries=16)
-def gallery_inversion(name: str, expert: int, count: int) -> InversionRecord:
-    """The first ``count`` held-out samples of class ``expert``, inverted in all shipped
-    experts (final results only)."""
+def gallery_classification(name: str, expert: int, count: int) -> Classification:
+    """The first ``count`` held-out samples of class ``expert``, classified by all shipped
+    experts (final results only; the data set's rule)."""
     from mic_core.reports import gallery_samples
     data = dataset(name)
     own = gallery_samples(data.y_test, expert, count)
-    return invert(_experts(name, default_train(name)), data.X_test[own], record="final")
+    return classify(_experts(name, default_train(name)), data.X_test[own],
+                    rule=default_rule(name), standardiser=data.standardiser, record="final")
 
 
 def results_table(path: str):
@@ -203,11 +214,12 @@ def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def set_inversion(name: str, set_key: str, target: np.ndarray) -> InversionRecord:
-    """``inversion`` for a named set (``set_key`` from ``competing_experts_ui``)."""
+def set_classification(name: str, set_key: str, target: np.ndarray) -> Classification:
+    """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
     set_name, version = set_key.rsplit(":", 1)
-    return invert(_named_set(name, set_name, int(version)).experts, target[None],
-                  record="full")
+    return classify(_named_set(name, set_name, int(version)).experts, target[None],
+                    rule=default_rule(name), standardiser=dataset(name).standardiser,
+                    record="full")
 
 # --- the single generator (issue 11) -------------------------------------------------------
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mic_core.baselines import NearestNeighbourMSE
-from mic_core.classify import decision_errors
+from mic_core.classify import decide, default_rule
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import seeded_subset
 from mic_core.inversion import InversionConfig, invert
@@ -35,9 +35,11 @@ def _accuracies(record_errors, deciding, y) -> dict:
             "accuracy_plain": float(np.mean(record_errors.argmin(axis=1) == y))}
 
 
-def _invert(experts, X, config, standardiser, start=None):
+def _invert(experts, X, config, data, start=None):
+    """(plain final errors, deciding errors by the data set's rule), each (n, E)."""
     record = invert(experts, X, config, start=start, record="final")
-    return record.final_errors, decision_errors(record, standardiser)
+    decision = decide(record, default_rule(data.name), data)
+    return decision.reconstruction_errors, decision.deciding_errors
 
 
 def run(dataset_name, selection, seed, noise_in, noise_out, limit, hidden_sizes=(),
@@ -69,7 +71,7 @@ def run(dataset_name, selection, seed, noise_in, noise_out, limit, hidden_sizes=
     # faithful the experts are, before any inversion
     starts = [np.eye(K, dtype=np.float32)[k] for k in range(K)]
     t0 = time.perf_counter()
-    vertex = [_invert(experts, X, InversionConfig(iterations=0), data.standardiser, s)
+    vertex = [_invert(experts, X, InversionConfig(iterations=0), data, s)
               for s in starts]
     measure("nearest reconstructed type (one-hot inputs, 0 steps)",
             np.min([v[0] for v in vertex], axis=0), np.min([v[1] for v in vertex], axis=0),
@@ -78,20 +80,20 @@ def run(dataset_name, selection, seed, noise_in, noise_out, limit, hidden_sizes=
     for iterations in (0, 50, 100, 200):
         t0 = time.perf_counter()
         errors, deciding = _invert(experts, X, InversionConfig(iterations=iterations),
-                                   data.standardiser)
+                                   data)
         measure(f"iterations {iterations} (step 0.05)", errors, deciding,
                 time.perf_counter() - t0)
     for step_size in (0.02, 0.1, 0.2):
         t0 = time.perf_counter()
         errors, deciding = _invert(experts, X, InversionConfig(step_size=step_size),
-                                   data.standardiser)
+                                   data)
         measure(f"step size {step_size} (50 iterations)", errors, deciding,
                 time.perf_counter() - t0)
 
     # restarts: from the uniform vector and from each type's one-hot vector, keep the
     # lowest deciding error per expert
     t0 = time.perf_counter()
-    runs = [_invert(experts, X, InversionConfig(), data.standardiser, s)
+    runs = [_invert(experts, X, InversionConfig(), data, s)
             for s in [None, *starts]]
     measure("5 restarts (uniform + 4 one-hot starts), 50 iterations",
             np.min([r[0] for r in runs], axis=0), np.min([r[1] for r in runs], axis=0),
@@ -102,7 +104,7 @@ def run(dataset_name, selection, seed, noise_in, noise_out, limit, hidden_sizes=
         bigger = load_or_train(data, replace(train, hidden_size=hidden), cache_dir,
                                log=log)
         trained = time.perf_counter() - t0
-        errors, deciding = _invert(bigger, X, InversionConfig(), data.standardiser)
+        errors, deciding = _invert(bigger, X, InversionConfig(), data)
         measure(f"hidden size {hidden} (50 iterations)", errors, deciding,
                 time.perf_counter() - t0 - trained)
     return out

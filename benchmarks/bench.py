@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from mic_core.classify import DecisionRule
+from mic_core.classify import FREE_ENDS, PLAIN
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import drawn_test_set, evaluate, seeded_subset
 from mic_core.inversion import InversionConfig, invert
@@ -120,7 +120,7 @@ def run_bench(quick: bool = False, log=print) -> dict:
                  "drawing_trimmed": drawn_test_set(chars, seed=0, trim_connections=True,
                                                    indices=chosen)}
     for name, X in test_sets.items():
-        for suffix, rule in (("", DecisionRule()), ("_plain", DecisionRule(free_ends=False))):
+        for suffix, rule in (("", FREE_ENDS), ("_plain", PLAIN)):
             result[f"{name}_accuracy{suffix}"] = evaluate(experts, X, y, config,
                                                           chars.standardiser, rule).accuracy
     return result

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mic_core import load_dataset, load_or_train  # noqa: E402
-from mic_core.classify import MICClassifier  # noqa: E402
+from mic_core.classify import FREE_ENDS, classify  # noqa: E402
 from mic_core.drawing import pen_trajectory_to_drawing  # noqa: E402
 from mic_core.evaluation import seeded_subset  # noqa: E402
 from mic_core.teaching import (_subset, base_set, save_set, drawings_to_sequences, teach_expert,  # noqa: E402
@@ -65,9 +65,11 @@ def machine() -> str:
 
 
 def errors_of(experts, data, indices=None):
-    model = MICClassifier.from_experts(experts, standardiser=data.standardiser)
+    """(plain, free ends) errors, each (n, E), of the held-out samples (in batches of 256)."""
     X = data.X_test if indices is None else data.X_test[indices]
-    return model.inversion_errors(X)  # (plain, free ends), each (n, E)
+    record = classify(experts, X, rule=FREE_ENDS, standardiser=data.standardiser,
+                      record="final", batch_size=256)
+    return record.reconstruction_errors, record.deciding_errors
 
 
 def letter_folder(letter: str) -> str:

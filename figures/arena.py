@@ -79,7 +79,7 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
                  winner: int | None = None) -> go.Figure:
     """Every linked view of target ``n``'s inversion, animated over its iterations.
 
-    ``winner``: the decided winner (the lowest final error by default); ``selected``: the
+    ``winner``: the decided winner (``classify.Classification.winners``); ``selected``: the
     expert shown large (the winner by default); ``iteration``: the frame shown first (the last
     by default).
     """
@@ -88,7 +88,8 @@ def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = Non
     errors, weights, recon = record.errors[n], record.mixture_weights[n], record.reconstructions[n]
     target = record.targets[n]
     image = _is_image(record)
-    winner = int(record.winners[n]) if winner is None else winner
+    if winner is None:
+        raise ValueError("arena_figure needs the decided winner (Classification.winners)")
     selected = winner if selected is None else selected
     current = I - 1 if iteration is None else int(np.clip(iteration, 0, I - 1))
     cols, rows = _grid(E)

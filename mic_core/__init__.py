@@ -1,6 +1,7 @@
 """MIC Studio's engine: Modular Inverse Classification with small generative LSTM experts."""
 from mic_core.baselines import ForwardLSTMClassifier, NearestNeighbourDTW, NearestNeighbourMSE
-from mic_core.classify import DecisionRule, MICClassifier
+from mic_core.classify import (Classification, DecisionRule, MICClassifier, classify,
+                               default_rule)
 from mic_core.data import DataConfig, Dataset, character_sequence, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory, pen_trajectory_to_drawing
 from mic_core.evaluation import Evaluation, drawn_test_set, evaluate
@@ -13,7 +14,8 @@ from mic_core.seeding import set_seed
 from mic_core.training import TrainConfig, TrainProgress, default_train_config, train_experts
 
 __all__ = [
-    "ForwardLSTMClassifier", "NearestNeighbourDTW", "NearestNeighbourMSE", "DecisionRule",
+    "ForwardLSTMClassifier", "NearestNeighbourDTW", "NearestNeighbourMSE", "Classification",
+    "DecisionRule", "classify", "default_rule",
     "MICClassifier", "DataConfig", "Dataset", "character_sequence", "load_dataset",
     "DrawingError", "drawing_to_pen_trajectory", "pen_trajectory_to_drawing", "Evaluation",
     "drawn_test_set", "evaluate", "Expert", "ExpertConfig", "ExpertSet", "InversionConfig",

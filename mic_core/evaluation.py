@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mic_core.classify import DecisionRule, MICClassifier
+from mic_core.classify import PLAIN, Classification, DecisionRule, classify
 from mic_core.data import Dataset, Standardiser, trim_connecting_strokes
 from mic_core.drawing import drawing_to_pen_trajectory, pen_trajectory_to_drawing
 from mic_core.expert import ExpertSet
@@ -25,6 +25,7 @@ class Evaluation:
     seconds: float  # wall time of the inversions
     reconstruction_errors: np.ndarray | None = None  # (n_test, n_experts) plain final errors
     predicted: np.ndarray | None = None  # (n_test,) the winning class of every sample
+    classification: Classification | None = None  # the record the numbers are read from
 
     def summary(self) -> dict:
         """JSON-ready numbers."""
@@ -64,19 +65,26 @@ def seeded_subset(n: int, limit: int | None, seed: int) -> np.ndarray:
 
 def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
              config: InversionConfig = InversionConfig(), standardiser: Standardiser | None = None,
-             rule: DecisionRule = DecisionRule(), batch_size: int = 256,
+             rule: DecisionRule = PLAIN, batch_size: int = 256,
              progress=None) -> Evaluation:
-    """Invert every sample of ``X`` (n, sz, d) in all experts; compare winners with ``y``.
+    """Classify every sample of ``X`` (n, sz, d) (``classify.classify``, final results
+    only, in batches) and compare the winners with ``y``.
 
-    With a ``standardiser`` (pen trajectories) the winner follows ``rule``
-    (``classify.decision_errors``); without, the plain lowest final error."""
+    ``rule``: the decision rule (free ends need the data set's ``standardiser``; see
+    ``classify.default_rule``)."""
     start = time.perf_counter()
-    model = MICClassifier.from_experts(expert_set, inversion_config=config, decision_rule=rule,
-                                       standardiser=standardiser, batch_size=batch_size)
-    plain, errors = model.inversion_errors(X, progress)
+    classification = classify(expert_set, X, config, rule, standardiser, record="final",
+                              batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - start
-    predicted = errors.argmin(axis=1)
-    accuracy, per_class, confusion = score_predictions(y, predicted, expert_set.class_names)
+    return score_classification(classification, y, seconds)
+
+
+def score_classification(classification: Classification, y: np.ndarray,
+                         seconds: float = float("nan")) -> Evaluation:
+    """The ``Evaluation`` of a classification record against the true classes ``y``."""
+    errors, predicted = classification.deciding_errors, classification.winners
+    accuracy, per_class, confusion = score_predictions(y, predicted,
+                                                       classification.class_names)
     return Evaluation(
         accuracy=accuracy,
         n_test=len(y),
@@ -84,8 +92,9 @@ def evaluate(expert_set: ExpertSet, X: np.ndarray, y: np.ndarray,
         confusion=confusion,
         mean_final_error=float(errors.min(axis=1).mean()) if len(y) else float("nan"),
         seconds=seconds,
-        reconstruction_errors=plain,
+        reconstruction_errors=classification.reconstruction_errors,
         predicted=predicted,
+        classification=classification,
     )
 
 

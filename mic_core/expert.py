@@ -64,6 +64,9 @@ class ExpertSet:
     b_out: np.ndarray
     types: np.ndarray
     training_curve: np.ndarray | None = None  # (n_records, E) training loss, if trained here
+    origin: dict | None = field(default=None, compare=False)  # {"data": DataConfig fields,
+    #   "train": TrainConfig fields} where known (set by mic_core.persistence): the record of
+    #   a classification names the experts' data set, selection, seed and noise from it
     _kernel_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):

@@ -119,6 +119,7 @@ def load_experts(path: Path, data: DataConfig | None = None,
     try:
         return ExpertSet(config=expert_config,
                          class_names=tuple(str(c) for c in contents["class_names"]),
+                         origin={"data": header.get("data"), "train": header.get("train")},
                          **{name: contents[name] for name in _ARRAYS})
     except (ValueError, TypeError) as exc:
         raise ExpertFileError(f"{path.name} holds inconsistent experts: {exc}") from None

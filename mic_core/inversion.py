@@ -14,7 +14,7 @@ collects them into an ``InversionRecord``, in full or final-only (bulk evaluatio
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -61,7 +61,9 @@ class InversionRecord:
     when only the final result was kept).
 
     mixture_weights (N, E, I+1, K); errors (N, E, I+1); reconstructions (N, E, I+1, T, D),
-    or (N, E, 1, T, D) holding the final ones only; targets (N, T, D).
+    or (N, E, 1, T, D) holding the final ones only; targets (N, T, D). It decides nothing:
+    ``mic_core.classify.classify`` (or ``decide``) turns it into the one ``Classification``
+    record that names the winner and exports it.
     """
 
     class_names: tuple[str, ...]
@@ -78,41 +80,8 @@ class InversionRecord:
 
     @property
     def final_mixture_weights(self) -> np.ndarray:
+        """(N, E, K) each expert's final mixture weights."""
         return self.mixture_weights[:, :, -1]
-
-    @property
-    def winners(self) -> np.ndarray:
-        """(N,) index of the expert with the lowest final error: the predicted class."""
-        return self.final_errors.argmin(axis=1)
-
-    @property
-    def winner_names(self) -> list[str]:
-        return [self.class_names[i] for i in self.winners]
-
-    def to_dict(self, n: int = 0) -> dict:
-        """Target ``n``'s inversion as JSON-ready lists (export)."""
-        return {
-            "class_names": list(self.class_names),
-            "config": asdict(self.config),
-            "target": self.targets[n].tolist(),
-            "errors": self.errors[n].tolist(),  # [expert][iteration]
-            "mixture_weights": self.mixture_weights[n].tolist(),  # [expert][iteration][type]
-            "reconstructions": self.reconstructions[n].tolist(),  # [expert][iteration][t][d]
-            "winner": self.class_names[int(self.winners[n])],
-        }
-
-    def to_frame(self, n: int = 0):
-        """Target ``n``'s errors and mixture weights, one row per (expert, iteration)."""
-        import pandas as pd
-        E, I, K = self.mixture_weights.shape[1:]
-        frame = pd.DataFrame({
-            "expert": np.repeat(self.class_names, I),
-            "iteration": np.tile(np.arange(I), E),
-            "error": self.errors[n].ravel(),
-        })
-        for k in range(K):
-            frame[f"weight_type_{k + 1}"] = self.mixture_weights[n, :, :, k].ravel()
-        return frame
 
 
 def project_to_simplex(v: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -91,4 +91,5 @@ def load_or_train(dataset: Dataset, train: TrainConfig, cache_dir: Path | None =
         types = load_or_select_types(dataset, train, cache_dir)
         expert_set = train_on_types(types, dataset.class_names, train, progress)
         save_experts(expert_set, path, dataset.config, train)
-        return expert_set
+        return replace(expert_set, origin={"data": asdict(dataset.config),
+                                           "train": asdict(train)})

@@ -339,12 +339,12 @@ def gallery_samples(y_test: np.ndarray, expert: int, count: int) -> np.ndarray:
     return np.flatnonzero(np.asarray(y_test) == expert)[:count]
 
 
-def gallery(record, expert: int, standardiser=None) -> dict:
-    """One expert's row of the reconstruction gallery from the (final) inversion ``record``
-    of its samples in every expert: its final reconstruction of each sample (N, T, D), the
-    mixture weights it found (N, K) and, per sample, the expert that won (decided as the app
-    decides: ``classify.decision_errors``, free ends for pen trajectories)."""
-    from mic_core.classify import decision_errors
+def gallery(classification, expert: int) -> dict:
+    """One expert's row of the reconstruction gallery from the ``classify.Classification``
+    (final results) of its samples by every expert: its final reconstruction of each sample
+    (N, T, D), the mixture weights it found (N, K) and, per sample, the expert that won (the
+    record's decision: the app's rule, free ends for letters)."""
+    record = classification.inversion
     return {"reconstructions": record.reconstructions[:, expert, -1],
             "mixture_weights": record.final_mixture_weights[:, expert],
-            "winners": decision_errors(record, standardiser).argmin(axis=1)}
+            "winners": classification.winners}

@@ -32,11 +32,11 @@ from typing import Callable
 
 import numpy as np
 
-from mic_core.classify import DecisionRule, decision_errors
+from mic_core.classify import classify, default_rule
 from mic_core.data import DataConfig, Dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory, raster_to_mnist
 from mic_core.expert import ExpertConfig, ExpertSet
-from mic_core.inversion import InversionConfig, invert
+from mic_core.inversion import InversionConfig
 from mic_core.persistence import atomic_write, default_cache_dir
 from mic_core.training import TrainConfig, TrainProgress, train_on_types
 
@@ -201,18 +201,17 @@ def check_usability(experts: ExpertSet, dataset: Dataset, taught: TeachingInput,
             groups.append(rng.choice(members, N_DRAWINGS, replace=False))
     pool = dataset.X_train[np.asarray(groups)]  # (G, 4, T, D)
     spread_limit = float(np.quantile(_mean_pairwise(pool), config.spread_quantile))
-    rule = DecisionRule()
-    standardiser = dataset.standardiser
+    def deciding(X):
+        return classify(experts, X, inversion, default_rule(dataset.name),
+                        dataset.standardiser, record="final").deciding_errors
     picks = np.asarray(picks)
-    own = decision_errors(invert(experts, dataset.X_train[picks], inversion, record="final"),
-                          standardiser, rule)
+    own = deciding(dataset.X_train[picks])
     base_names = list(dataset.class_names)
     own_class = [experts.class_names.index(base_names[c]) if base_names[c] in
                  experts.class_names else -1 for c in dataset.y_train[picks]]
     won = [own[n, e] for n, e in enumerate(own_class) if e >= 0 and own[n].argmin() == e]
     claim_limit = float(np.quantile(won, config.claim_quantile)) if won else 0.0
-    errors = decision_errors(invert(experts, taught.sequences, inversion, record="final"),
-                             standardiser, rule)
+    errors = deciding(taught.sequences)
     winners = tuple(experts.class_names[int(e)] for e in errors.argmin(axis=1))
     claimed = {i + 1: winners[i] for i in range(N_DRAWINGS)
                if errors[i].min() <= claim_limit}

@@ -66,7 +66,7 @@ def add_parser(commands) -> None:
 
 
 def cmd_teach(args) -> None:
-    from mic_core.cli import _train_progress
+    from mic_core.systems import train_progress as _train_progress
     try:
         if len(args.drawing) != N_DRAWINGS:
             raise TeachingError(f"teaching needs {N_DRAWINGS} drawings of the new class, got "

@@ -9,7 +9,6 @@ import streamlit as st
 import cached
 from widgets import drawing_ui, expert_set_ui
 from figures import arena_figure, shapes_figure
-from mic_core.classify import decision_errors
 
 def sample_ui(data) -> tuple[np.ndarray, int]:
     """A held-out sample: random, or by class. Returns (target, true class)."""
@@ -45,11 +44,12 @@ def selected_expert(names, winner: int) -> int:
 
 
 def export_ui(record, fig) -> None:
+    """Downloads of the classification record (the same winner as the page)."""
     cols = st.columns(3)
     cols[0].download_button("Record as JSON", json.dumps(record.to_dict(0)),
-                            file_name="inversion.json", mime="application/json")
-    cols[1].download_button("Errors and weights as CSV", record.to_frame(0).to_csv(index=False),
-                            file_name="inversion.csv", mime="text/csv")
+                            file_name="classification.json", mime="application/json")
+    cols[1].download_button("Errors and weights as CSV", record.to_csv(0),
+                            file_name="classification.csv", mime="text/csv")
     cols[2].download_button("Figure as HTML", fig.to_html(include_plotlyjs=True, auto_play=False),
                             file_name="arena.html", mime="text/html")
 
@@ -78,13 +78,14 @@ cached.sync_url()
 if target is None:
     st.stop()
 
+# the one decision record (mic_core.classify): the CLI, the evaluation and the exports read
+# the same (free ends for pen trajectories, plain for MNIST)
 target = np.ascontiguousarray(target, np.float32)
-record = (cached.set_inversion(data.name, set_key, target) if set_key else
-          cached.inversion(data.name, train, target))
+record = (cached.set_classification(data.name, set_key, target) if set_key else
+          cached.classification(data.name, train, target))
 names = list(record.class_names)
-# the decision: the same rule as the CLI and the evaluation (free ends for pen trajectories)
-deciding = decision_errors(record, data.standardiser)[0]
-winner_index = int(deciding.argmin())
+deciding = record.deciding_errors[0]
+winner_index = int(record.winners[0])
 winner = names[winner_index]
 with right:
     verdict = f"## The winner: **{winner}**"
@@ -92,7 +93,7 @@ with right:
         verdict += " ✓" if names[truth] == winner else f" (the sample is a **{names[truth]}**)"
     st.markdown(verdict)
     ranking = np.argsort(deciding)[:3]
-    plain = int(record.winners[0])
+    plain = int(record.plain_winners[0])
     note = "" if plain == winner_index else (
         f" Decided with free ends (a letter drawn without its connecting strokes): by the "
         f"plain reconstruction error, {names[plain]} would lead.")
@@ -110,7 +111,7 @@ if st.session_state.get("_last_target") != key:  # a new target: the race starts
     if st.session_state.get("_seen_target"):
         st.session_state["iteration"] = 0
     st.session_state["_seen_target"] = True
-last = record.errors.shape[2] - 1
+last = record.inversion.errors.shape[2] - 1
 steps = st.columns([1, 1, 6])
 if steps[0].button("◀ step back", use_container_width=True):
     st.session_state["iteration"] = max(0, int(st.session_state["iteration"]) - 1)
@@ -120,7 +121,7 @@ iteration = min(last, max(0, int(st.session_state["iteration"])))
 steps[2].caption(f"Shown from iteration {iteration}; ▶ play and the slider under the figure run "
                  f"in your browser.")
 cached.sync_url()
-fig = arena_figure(record, 0, selected, truth, iteration, winner=winner_index)
+fig = arena_figure(record.inversion, 0, selected, truth, iteration, winner=winner_index)
 st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
                 config={"displayModeBar": False})
 export_ui(record, fig)

@@ -135,8 +135,7 @@ def gallery_ui() -> None:
                                   [f"type {k + 1}" for k in range(experts.config.n_types)],
                                   height=170), key="gallery_types")
     own = reports.gallery_samples(data.y_test, expert, count)
-    row = reports.gallery(cached.gallery_inversion(name, expert, count), expert,
-                          data.standardiser)
+    row = reports.gallery(cached.gallery_classification(name, expert, count), expert)
     st.plotly_chart(shapes_figure(data.X_test[own], [f"unseen sample {i}" for i in own],
                                   height=170), key="gallery_targets")
     titles = [f"[{', '.join(f'{w:.2f}' for w in ws)}]" +

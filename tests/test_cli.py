@@ -31,9 +31,12 @@ def test_classify_a_sample(tmp_path):
     out = run_cli("classify", "--sample", "3", "--json", cache_dir=tmp_path)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert set(result["errors"]) == set("abcdeghlmnopqrsuvwyz")
-    assert result["winner"] == min(result["errors"], key=result["errors"].get)
-    assert result["true_class"] in result["errors"]
+    errors = result["deciding_errors"]
+    assert set(errors) == set(result["reconstruction_errors"]) == set("abcdeghlmnopqrsuvwyz")
+    assert result["winner"] == min(errors, key=errors.get)
+    assert result["rule"]["name"] == "free ends"  # letters: free ends by default
+    assert result["experts"]["dataset"] == "characters" and result["experts"]["seed"] == 42
+    assert result["true_class"] in errors
     assert not list(tmp_path.iterdir())  # the shipped experts were used: nothing trained
 
 
@@ -54,10 +57,17 @@ def test_classify_a_bad_drawing_says_why(tmp_path):
     assert out.returncode != 0 and "empty" in out.stderr
 
 
+def test_an_unknown_system_is_refused_by_name(tmp_path):
+    out = run_cli("evaluate", "--system", "nonesuch", cache_dir=tmp_path)
+    assert out.returncode != 0 and "unknown system 'nonesuch'" in out.stderr
+    assert "mic" in out.stderr
+
+
 def test_evaluate_a_subset(tmp_path):
-    out = run_cli("evaluate", "--limit", "40", "--json", cache_dir=tmp_path)
+    out = run_cli("evaluate", "--system", "mic", "--limit", "40", "--json", cache_dir=tmp_path)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
+    assert result["rule"] == "free ends"
     assert result["n_test"] == 40 and 0.7 <= result["accuracy"] <= 1.0
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mic_core.baselines import NearestNeighbourMSE
+from mic_core.classify import FREE_ENDS
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import evaluate, seeded_subset
 from mic_core.experiments import (COLUMNS, METHODS, Protocol, append_results, grid,
@@ -83,7 +84,7 @@ def test_rows_match_direct_computation(tiny_run):
     experts = load_or_train(data, train, cache)
     for method, iterations in (("mic", 50), ("mic_0", 0)):
         direct = evaluate(experts, X, y, InversionConfig(iterations=iterations),
-                          data.standardiser)
+                          data.standardiser, FREE_ENDS)
         plain = direct.reconstruction_errors
         assert table.loc[method, "accuracy"] == pytest.approx(np.mean(plain.argmin(1) == y))
         assert table.loc[method, "mean_error"] == pytest.approx(plain.min(axis=1).mean(),

@@ -80,7 +80,7 @@ def test_error_falls_on_an_experts_own_types():
     errors = record.errors[np.arange(E * K), own]  # (80, iterations + 1)
     assert np.all(errors[:, -1] < errors[:, 0])
     assert np.median(errors[:, -1]) < 0.01
-    assert np.mean(record.winners == own) >= 0.9
+    assert np.mean(record.final_errors.argmin(axis=1) == own) >= 0.9
 
 
 def test_start_vector_option(tiny_experts, tiny_dataset):
@@ -129,17 +129,3 @@ def test_bad_config():
         InversionConfig(projection="softmax")
     with pytest.raises(ValueError, match="iterations"):
         InversionConfig(iterations=-1)
-
-
-def test_export(tiny_experts, tiny_dataset):
-    import json
-    record = invert(tiny_experts, tiny_dataset.X_test[:2], InversionConfig(iterations=3))
-    exported = json.loads(json.dumps(record.to_dict(1)))
-    assert exported["winner"] == record.winner_names[1]
-    np.testing.assert_allclose(exported["errors"], record.errors[1], rtol=1e-6)
-    assert np.array(exported["reconstructions"]).shape == (3, 4, 20, 2)
-    frame = record.to_frame(1)
-    assert len(frame) == 3 * 4 and list(frame.columns[:3]) == ["expert", "iteration", "error"]
-    row = frame[(frame.expert == "b") & (frame.iteration == 2)].iloc[0]
-    assert np.isclose(row.error, record.errors[1, 1, 2])
-    assert np.isclose(row.weight_type_3, record.mixture_weights[1, 1, 2, 2])

@@ -107,12 +107,13 @@ def test_job_hours_count_a_cells_training_once():
 
 def test_gallery_takes_the_experts_own_results_and_the_winners(tiny_experts, tiny_dataset):
     """The gallery row of expert 1 holds expert 1's final reconstructions and weights, and
-    the winners are the experts with the lowest final error (no standardiser: plain rule)."""
-    from mic_core.inversion import invert
+    the winners are the experts with the lowest final error (the plain rule)."""
+    from mic_core.classify import classify
     samples = reports.gallery_samples(tiny_dataset.y_test, 1, 3)
     assert samples.tolist() == np.flatnonzero(tiny_dataset.y_test == 1)[:3].tolist()
-    record = invert(tiny_experts, tiny_dataset.X_test[samples], record="final")
-    row = reports.gallery(record, 1)
+    result = classify(tiny_experts, tiny_dataset.X_test[samples], record="final")
+    record = result.inversion
+    row = reports.gallery(result, 1)
     recon = tiny_experts.generate(record.final_mixture_weights)[:, 1]
     np.testing.assert_allclose(row["reconstructions"], recon, atol=1e-6)
     np.testing.assert_allclose(row["mixture_weights"].sum(axis=1), 1.0, atol=1e-6)

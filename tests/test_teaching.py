@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mic_core import load_dataset, load_or_train
-from mic_core.classify import decision_errors
+from mic_core.classify import FREE_ENDS, classify
 from mic_core.drawing import pen_trajectory_to_drawing
 from mic_core.inversion import invert
 from mic_core.teaching import (N_DRAWINGS, SET_FILE, TeachingError, base_set,
@@ -102,8 +102,10 @@ def test_a_taught_star_wins_on_a_fresh_drawing(tmp_path, letters, shipped):
     named = teach(base, letters, "star", star_drawings(2), tmp_path / "stars",
                   train=train).named
     fresh = drawings_to_sequences(letters, star_drawings(99, 1) * 4).sequences[:1]
-    before = decision_errors(invert(shipped, fresh), letters.standardiser)[0]
-    after = decision_errors(invert(named.experts, fresh), letters.standardiser)[0]
+    before = classify(shipped, fresh, rule=FREE_ENDS,
+                      standardiser=letters.standardiser).deciding_errors[0]
+    after = classify(named.experts, fresh, rule=FREE_ENDS,
+                     standardiser=letters.standardiser).deciding_errors[0]
     assert named.experts.class_names[int(after.argmin())] == "star"
     np.testing.assert_array_equal(after[:20], before)  # old experts' errors untouched
 

@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
+from mic_core.classify import FREE_ENDS, PLAIN, DecisionRule
 from mic_core.data import DATASETS
 from mic_core.experiments.store import row_key
 from mic_core.type_selection import SELECTIONS
@@ -47,14 +48,31 @@ class Protocol:
     forward_lstm_full_steps: int = 1500  # minibatch Adam steps on the whole training pool
     forward_lstm_full_batch: int = 64
     forward_lstm_full_learning_rate: float = 0.003  # with gradients clipped to norm 1
+    free_ends_rule: DecisionRule = FREE_ENDS  # the rule of "mic_free_ends" (letters only);
+    #   "mic" and "mic_0" decide by the paper's plain rule
 
     @property
     def name(self) -> str:
-        """"paper" for the defaults, else a readable hash of the settings."""
+        """"paper" for the defaults, else a readable hash of the settings.
+
+        ``free_ends_rule`` enters the hash only where it differs from the default, so the
+        names of protocols hashed before it existed stay valid."""
         if self == Protocol():
             return "paper"
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
+        settings = asdict(self)
+        if self.free_ends_rule == FREE_ENDS:
+            del settings["free_ends_rule"]
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
         return f"custom-{digest.hexdigest()[:8]}"
+
+    def rule(self, method: str) -> DecisionRule:
+        """The decision rule of a MIC method: ``free_ends_rule`` for "mic_free_ends", the
+        plain rule for the others.
+
+        >>> Protocol().rule("mic").name, Protocol().rule("mic_free_ends").name
+        ('plain', 'free ends')
+        """
+        return self.free_ends_rule if method == "mic_free_ends" else PLAIN
 
     def test_limit(self, dataset: str) -> int | None:
         return self.limit if self.limit is not None else TEST_LIMIT[dataset]

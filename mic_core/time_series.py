@@ -1,0 +1,35 @@
+"""Input checks shared by every classifier: data sets of time series of one fixed shape.
+
+X is (n_ts, sz, d): n_ts series of sz steps with d values each. As in tslearn, a 2-D X
+(n_ts, sz) holds univariate series (d = 1). Validation goes through scikit-learn's
+``validate_data`` (finite values, no sparse input, ``n_features_in_`` = sz kept between fit
+and predict), so errors read as everywhere in the ecosystem.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+
+def check_time_series(estimator, X, y=None, reset: bool = False):
+    """``X`` as float32 (n_ts, sz, d) (and ``y`` as an array when given), checked.
+
+    ``reset=True`` in ``fit`` records ``n_features_in_`` (the series length); later calls
+    check that it matches.
+
+    >>> from sklearn.base import BaseEstimator
+    >>> check_time_series(BaseEstimator(), np.zeros((3, 5)), reset=True).shape
+    (3, 5, 1)
+    """
+    kwargs = dict(allow_nd=True, dtype=np.float32, reset=reset)
+    if y is None:
+        X = validate_data(estimator, X, **kwargs)
+    else:
+        X, y = validate_data(estimator, X, y, **kwargs)
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise ValueError(f"X must have shape (n_ts, sz, d), or (n_ts, sz) for univariate "
+                         f"series; got {X.shape}")
+    X = np.ascontiguousarray(X)
+    return X if y is None else (X, np.asarray(y))
