@@ -10,7 +10,6 @@ import torch
 from mic_core import load_dataset, load_or_train
 from mic_core.classify import FREE_ENDS, classify
 from mic_core.drawing import pen_trajectory_to_drawing
-from mic_core.inversion import invert
 from mic_core.teaching import (N_DRAWINGS, SET_FILE, TeachingError, base_set,
                                check_class_name, check_set_name, check_usability,
                                drawings_to_sequences, list_sets, load_set, save_set, teach,
@@ -235,6 +234,6 @@ def test_a_digit_like_symbol_is_taught_from_four_canvas_images(tmp_path):
                   tmp_path / "digits", train=replace(train, steps=1500)).named
     assert named.experts.class_names[-1] == "cross" and named.experts.n_steps == 28
     fresh = drawings_to_sequences(digits, [ink_cross(50)] * 4).sequences[:1]
-    assert named.experts.class_names[int(invert(named.experts, fresh).winners[0])] == "cross"
+    assert named.experts.class_names[int(classify(named.experts, fresh).winners[0])] == "cross"
     with pytest.raises(TeachingError, match="belongs to the mnist data set"):
         load_set(tmp_path / "digits", "characters")
