@@ -288,3 +288,16 @@ def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.nd
     from mic_core.single.landscape import compare_slices
     return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
                           true_class, kind, start=start, resolution=25)
+
+
+@st.cache_resource(show_spinner="Measuring what the experts already claim…", max_entries=16)
+def usability_limits(name: str, train: TrainConfig, set_key: str):
+    """The Teach page's usability thresholds for the competing experts (computed once per
+    expert set: ~100 training-pool inversions)."""
+    from mic_core.teaching import usability_limits as limits
+    if set_key:
+        set_name, version = set_key.rsplit(":", 1)
+        experts = _named_set(name, set_name, int(version)).experts
+    else:
+        experts = _experts(name, train)
+    return limits(experts, dataset(name))

@@ -185,12 +185,21 @@ def _mean_pairwise(groups: np.ndarray) -> np.ndarray:
     return ((groups[:, i] - groups[:, j]) ** 2).mean(axis=(2, 3)).mean(axis=1)
 
 
-def check_usability(experts: ExpertSet, dataset: Dataset, taught: TeachingInput,
-                    config: UsabilityConfig = UsabilityConfig(),
-                    inversion: InversionConfig = InversionConfig()) -> Usability:
-    """Flag drawings that are too short, claimed by an existing expert (say which), or too
-    different from each other. Thresholds come from a seeded handful of training-pool
-    samples (never the test set)."""
+@dataclass(frozen=True)
+class UsabilityLimits:
+    """The thresholds of the usability check, from the training pool (never the test set):
+    they depend on the experts and the data set only, so a page computes them once."""
+
+    claim_limit: float  # an expert winning a drawing below this error claims it
+    spread_limit: float  # four drawings farther apart than this are too different
+
+
+def usability_limits(experts: ExpertSet, dataset: Dataset,
+                     config: UsabilityConfig = UsabilityConfig(),
+                     inversion: InversionConfig = InversionConfig()) -> UsabilityLimits:
+    """``claim_limit``: the ``claim_quantile`` of the errors with which the experts win
+    their own class's samples (a seeded handful per class); ``spread_limit``: the
+    ``spread_quantile`` of the mean pairwise distance of four samples of one class."""
     rng = np.random.RandomState(config.seed)
     picks, groups = [], []
     for c in range(len(dataset.class_names)):
@@ -201,28 +210,42 @@ def check_usability(experts: ExpertSet, dataset: Dataset, taught: TeachingInput,
             groups.append(rng.choice(members, N_DRAWINGS, replace=False))
     pool = dataset.X_train[np.asarray(groups)]  # (G, 4, T, D)
     spread_limit = float(np.quantile(_mean_pairwise(pool), config.spread_quantile))
-    def deciding(X):
-        return classify(experts, X, inversion, default_rule(dataset.name),
-                        dataset.standardiser, record="final").deciding_errors
     picks = np.asarray(picks)
-    own = deciding(dataset.X_train[picks])
+    own = _deciding(experts, dataset, dataset.X_train[picks], inversion)
     base_names = list(dataset.class_names)
     own_class = [experts.class_names.index(base_names[c]) if base_names[c] in
                  experts.class_names else -1 for c in dataset.y_train[picks]]
     won = [own[n, e] for n, e in enumerate(own_class) if e >= 0 and own[n].argmin() == e]
-    claim_limit = float(np.quantile(won, config.claim_quantile)) if won else 0.0
-    errors = deciding(taught.sequences)
+    return UsabilityLimits(float(np.quantile(won, config.claim_quantile)) if won else 0.0,
+                           spread_limit)
+
+
+def _deciding(experts, dataset, X, inversion):
+    return classify(experts, X, inversion, default_rule(dataset.name), dataset.standardiser,
+                    record="final").deciding_errors
+
+
+def check_usability(experts: ExpertSet, dataset: Dataset, taught: TeachingInput,
+                    config: UsabilityConfig = UsabilityConfig(),
+                    inversion: InversionConfig = InversionConfig(),
+                    limits: UsabilityLimits | None = None) -> Usability:
+    """Flag drawings that are too short, claimed by an existing expert (say which), or too
+    different from each other. ``limits`` from ``usability_limits`` (computed here if
+    None)."""
+    limits = limits or usability_limits(experts, dataset, config, inversion)
+    errors = _deciding(experts, dataset, taught.sequences, inversion)
     winners = tuple(experts.class_names[int(e)] for e in errors.argmin(axis=1))
     claimed = {i + 1: winners[i] for i in range(N_DRAWINGS)
-               if errors[i].min() <= claim_limit}
+               if errors[i].min() <= limits.claim_limit}
     minimum = config.min_size.get(dataset.name, 12)
     short = tuple(i + 1 for i, s in enumerate(taught.sizes) if s < minimum)
     seq = taught.sequences
     distance = ((seq[:, None] - seq[None]) ** 2).mean(axis=(2, 3))
     spread = float(_mean_pairwise(seq[None])[0])
     return Usability(too_short=short, claimed_by=claimed, spread=spread,
-                     spread_limit=spread_limit, outlier=int(distance.sum(axis=1).argmax()) + 1,
-                     claim_limit=claim_limit, winners=winners)
+                     spread_limit=limits.spread_limit,
+                     outlier=int(distance.sum(axis=1).argmax()) + 1,
+                     claim_limit=limits.claim_limit, winners=winners)
 
 
 # ----------------------------------------------------------------------------- training

@@ -114,7 +114,8 @@ except TeachingError as exc:
 st.plotly_chart(shapes_figure(taught_input.sequences, [f"drawing {i + 1}" for i in
                                                        range(N_DRAWINGS)], height=160),
                 key="teach_types")
-check = check_usability(experts, data, taught_input)
+check = check_usability(experts, data, taught_input,
+                        limits=cached.usability_limits(data.name, train, set_key))
 for message in check.messages():
     st.warning(message + " You can still teach it.", icon=":material/warning:")
 if check.usable:
