@@ -41,6 +41,9 @@ def init_state() -> None:
                     pass
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+        # re-assigned so that Streamlit keeps a sidebar widget's value across a page switch
+        # (it resets a keyed widget first rendered on another page to its own default)
+        st.session_state[key] = st.session_state[key]
     if st.session_state["dataset"] not in ("characters", "mnist"):
         st.session_state["dataset"] = "characters"
 
