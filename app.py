@@ -6,6 +6,7 @@ st.navigation([
     st.Page("pages/compete.py", title="Compete", icon="🏁", default=True),
     st.Page("pages/experts.py", title="Experts", icon="🧠"),
     st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
+    st.Page("pages/inversion_ssl.py", title="Inversion", icon=":material/flip:"),
     st.Page("pages/single_generator.py", title="Single generator", icon=":material/hub:"),
     st.Page("pages/experiments.py", title="Experiments", icon="📊"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📖"),

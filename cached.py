@@ -224,6 +224,56 @@ def set_classification(name: str, set_key: str, target: np.ndarray) -> Classific
                     rule=default_rule(name), standardiser=dataset(name).standardiser,
                     record="full")
 
+# --- network inversion (issue 13) ----------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the inversion network…", max_entries=8)
+def _ssl_network(name: str, config):
+    from mic_core.inversion_ssl import load_or_fit
+    return load_or_fit(dataset(name), config)
+
+
+def ssl_config(name: str, method: str):
+    """The shipped configuration of a data set's network (chosen on validation, seed 42)."""
+    from mic_core.inversion_ssl import default_config
+    return default_config(name, method)
+
+
+def ssl_network_ui(name: str, method: str):
+    """The network of ``method`` ("inversion_ssl" or "supervised_small"); trained here with
+    a progress bar if it is neither shipped nor cached (once, for every visitor)."""
+    from mic_core.inversion_ssl import load_or_fit
+    from mic_core.inversion_ssl.protocol import find_network
+    config = ssl_config(name, method)
+    if find_network(dataset(name), config) is None:
+        bar = st.progress(0.0, text="Training the network of this configuration…")
+
+        def report(p):
+            bar.progress(p.fraction, text=f"Training: step {p.step} of {p.steps}, about "
+                                          f"{p.seconds_left:.0f} s left")
+        load_or_fit(dataset(name), config, progress=report)
+        bar.empty()
+    return _ssl_network(name, config)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def ssl_views(name: str, method: str, target_bytes: bytes, shape: tuple) -> dict:
+    """Probabilities, reconstruction, its error and the templates of one target."""
+    model = _ssl_network(name, ssl_config(name, method))
+    target = np.frombuffer(target_bytes, dtype=np.float32).reshape(shape)[None]
+    return {"probabilities": model.predict_proba(target)[0],
+            "reconstruction": model.reconstruct(target)[0],
+            "error": float(model.reconstruction_errors(target)[0]),
+            "templates": model.templates(target)[0],
+            "classes": model.classes_}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def ssl_mnist_table(path: str, mtime: int):
+    """The digits results (results/inversion_ssl/mnist.csv), re-read when the file changes."""
+    from mic_core.experiments import read_results
+    return read_results(path)
+
+
 # --- the single generator (issue 11) -------------------------------------------------------
 
 def single_train_config():
@@ -278,10 +328,11 @@ def single_generator_ui(name: str, train):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def single_inversion(name: str, train, inversion, target: np.ndarray):
-    """The full code inversion of one target (T, D) (keyed by the array's contents)."""
-    from mic_core.single import invert_code
-    return invert_code(_single_generator(name, train), target[None], inversion)
+def single_classification(name: str, train, inversion, target: np.ndarray):
+    """The single generator's decision on one target (T, D), with its full code inversion
+    (keyed by the array's contents)."""
+    from mic_core.single.inversion import classify_single
+    return classify_single(_single_generator(name, train), target, inversion)
 
 
 @st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)

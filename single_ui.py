@@ -10,8 +10,7 @@ import streamlit as st
 
 import cached
 from figures.single_generator import code_arena_figure, generations_figure, landscape_figure
-from mic_core.classify import decision_errors
-from mic_core.single import CodeInversionConfig, corner_errors, find_generator
+from mic_core.single import CodeInversionConfig, find_generator
 from widgets import drawing_ui
 
 CODE_NAMES = {"class": "class code (one-hot over classes)",
@@ -75,10 +74,11 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     """The single generator's inversion of ``target``: its verdicts (largest mass, class
     corners) beside the experts' winner, the animation and the exports. Returns the record."""
     target = np.ascontiguousarray(target, dtype=np.float32)
-    record = cached.single_inversion(data.name, train, inversion, target)
+    decision = cached.single_classification(data.name, train, inversion, target)
+    record = decision.inversion
     names = list(data.class_names)
     by_mass = int(record.winners[0])
-    by_corners = int(corner_errors(generator, target[None])[0].argmin())
+    by_corners = int(decision.corner_errors[0].argmin())
     columns = st.columns(3 if with_experts else 2)
 
     def verdict(column, label, winner):
@@ -88,9 +88,8 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     verdict(columns[1], "Single generator: class corners", by_corners)
     if with_experts:
         cached.experts_ui(data.name, cached.train_config())  # trained through the queue
-        mic = cached.inversion(data.name, cached.train_config(), target)
-        verdict(columns[2], "Experts (MIC)",
-                int(decision_errors(mic, data.standardiser)[0].argmin()))
+        mic = cached.classification(data.name, cached.train_config(), target)
+        verdict(columns[2], "Experts (MIC)", int(mic.winners[0]))
     st.caption(f"{train.code.capitalize()} code, {generator.hidden_size} cells, "
                f"{generator.n_parameters:,} weights; inversion from the {inversion.start} "
                f"vector, {'projected onto the simplex' if inversion.projection == 'simplex' else 'unprojected'}"
@@ -99,9 +98,9 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     fig = code_arena_figure(record, 0, truth)
     st.plotly_chart(fig, key="single_arena", config={"displayModeBar": False})
     cols = st.columns(3)
-    cols[0].download_button("Record as JSON", json.dumps(record.to_dict(0)),
+    cols[0].download_button("Record as JSON", json.dumps(decision.to_dict(0)),
                             file_name="single_inversion.json", mime="application/json")
-    cols[1].download_button("Error and class mass as CSV", record.to_frame(0).to_csv(index=False),
+    cols[1].download_button("Error and class mass as CSV", decision.to_csv(0),
                             file_name="single_inversion.csv", mime="text/csv")
     cols[2].download_button("Figure as HTML", fig.to_html(include_plotlyjs=True,
                                                           auto_play=False),
@@ -145,8 +144,8 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
                "reconstruct this target best, and of the generator's code space spanned by the "
                f"code of {names[chosen]} and its closest rival"
                + ("s" if kind == "triangle" else "") + " (by corner error). Colour: log₁₀ "
-               "reconstruction error; ×: local minima (lower than all 8 neighbours on the "
-               "25×25 grid); ○: the inversion's start; line: the inversion's path projected "
+               "reconstruction error; ×: local minima at least 5% of the slice's error range "
+               "deep (25×25 grid); ○: the inversion's start; line: the inversion's path projected "
                "onto the slice (the full path moves in all dimensions). 'Basin': where "
                "steepest descent on the grid ends.")
     _held_out_irregularity_ui(data.name)

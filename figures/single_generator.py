@@ -62,9 +62,9 @@ def code_arena_figure(record, n: int = 0, true_index: int | None = None,
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
                      scaleanchor="x2")
     fig.update_layout(
-        title=title or None, height=380, showlegend=False, plot_bgcolor="white",
-        margin=dict(l=10, r=10, t=60 if title else 30, b=10),
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+        title=title or None, height=420, showlegend=False, plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=60 if title else 30, b=70),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left",
                           yanchor="top", showactive=False, buttons=[
                               dict(label="▶ play", method="animate",
                                    args=[None, dict(frame=dict(duration=FRAME_MS, redraw=image),
@@ -73,7 +73,7 @@ def code_arena_figure(record, n: int = 0, true_index: int | None = None,
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       mode="immediate")])])],
-        sliders=[dict(active=current, steps=steps, x=0.14, y=-0.08, len=0.86, yanchor="top",
+        sliders=[dict(active=current, steps=steps, x=0.14, y=-0.16, len=0.86, yanchor="top",
                       currentvalue=dict(prefix="iteration "), pad=dict(t=0))])
     return fig
 
@@ -85,8 +85,9 @@ def _landscape_panel(fig, land, col, path, start, labels, corner_points):
                              colorbar=dict(title="log₁₀ error", len=0.9),
                              hovertemplate="a %{x:.2f}, b %{y:.2f}<br>log₁₀ error %{z:.3f}"
                                            "<extra></extra>"), row=1, col=col)
-    from mic_core.single.landscape import local_minima
-    rows, cols = np.nonzero(local_minima(land.errors))
+    from mic_core.single.landscape import persistent_minima
+    rows, cols = np.unravel_index(np.asarray(persistent_minima(land.errors), dtype=int),
+                                  land.errors.shape)
     fig.add_trace(go.Scatter(x=land.a[cols], y=land.b[rows], mode="markers", name="local minima",
                              marker=dict(symbol="x", size=9, color="white",
                                          line=dict(width=1, color="black")),

@@ -12,6 +12,7 @@ from mic_core.expert_file import ExpertFileError, load_experts, save_experts
 from mic_core.persistence import load_or_train
 from mic_core.seeding import set_seed
 from mic_core.training import TrainConfig, TrainProgress, default_train_config, train_experts
+from mic_core.inversion_ssl import InversionSSLClassifier, SSLConfig  # issue 13
 
 __all__ = [
     "ForwardLSTMClassifier", "NearestNeighbourDTW", "NearestNeighbourMSE", "Classification",
@@ -21,5 +22,6 @@ __all__ = [
     "drawn_test_set", "evaluate", "Expert", "ExpertConfig", "ExpertSet", "InversionConfig",
     "InversionRecord", "InversionStep", "invert", "invert_steps", "ExpertFileError",
     "load_experts", "load_or_train", "save_experts", "set_seed", "TrainConfig",
-    "TrainProgress", "default_train_config", "train_experts",
+    "TrainProgress", "default_train_config", "train_experts", "InversionSSLClassifier",
+    "SSLConfig",
 ]

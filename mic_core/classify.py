@@ -285,10 +285,13 @@ def _concatenate(records: list[InversionRecord]) -> InversionRecord:
     first = records[0]
     if len(records) == 1:
         return first
+    starts = ("start_index", "start_errors", "start_mixture_weights")  # several starts
     return InversionRecord(
         class_names=first.class_names, config=first.config,
         **{name: np.concatenate([getattr(r, name) for r in records])
-           for name in ("targets", "mixture_weights", "errors", "reconstructions")})
+           for name in ("targets", "mixture_weights", "errors", "reconstructions")},
+        **{name: np.concatenate([getattr(r, name) for r in records])
+           for name in starts if getattr(first, name) is not None})
 
 
 def classify(expert_set: ExpertSet, targets, inversion_config: InversionConfig = InversionConfig(),

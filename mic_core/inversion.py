@@ -5,9 +5,17 @@ For a batch of N targets and all E experts at once, each iteration
   1. projects every input vector onto the probability simplex: the *mixture weights*;
   2. runs the experts (fused kernel), measures the reconstruction error (MSE) and its
      gradient with respect to the mixture weights;
-  3. takes an Adam-like step (no bias correction, as the original code) on the vector.
+  3. takes an Adam-like step (no bias correction, as the original code) on the vector, or
+     (``optimiser="exponentiated"``) an exponentiated-gradient step (mirror descent on the
+     simplex, v <- v * exp(-step_size * g) / sum), which stays on the simplex by itself.
 Iteration 0 is the start vector (uniform by default); after the last step the vector is
 projected once more and the final error is that of the projected vector.
+
+With ``starts="uniform+corners"`` every expert starts S = 1 + K times: from the uniform
+vector and from each type's corner e_k. The starts are stacked into the batch dimension of
+the one kernel call (no Python loop over starts), and per (target, expert) the start with the
+lowest final error is kept. Note that the exponentiated step cannot leave a corner (a zero
+weight stays zero): there a corner start is the corner's own error, kept if it is best.
 
 ``invert_steps`` yields every iteration as it is computed (for animation); ``invert``
 collects them into an ``InversionRecord``, in full or final-only (bulk evaluation).
@@ -23,6 +31,8 @@ from mic_core import kernels
 from mic_core.expert import ExpertSet
 
 PROJECTIONS = ("simplex", "clip")
+STARTS = ("uniform", "uniform+corners")
+OPTIMISERS = ("adam", "exponentiated")
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,10 @@ class InversionConfig:
     eps: float = 1e-8
     projection: str = "simplex"  # "simplex": Euclidean projection; "clip": clip to [0, 1]
     #                              and divide by the sum (the original code)
+    starts: str = "uniform"  # "uniform": one start; "uniform+corners": also each type's
+    #                          corner e_k, keeping per (target, expert) the best final error
+    optimiser: str = "adam"  # "adam": the Adam-like step; "exponentiated": exponentiated
+    #                          gradient (mirror descent on the simplex), step_size is its eta
 
     def __post_init__(self):
         if self.iterations < 0:
@@ -43,6 +57,17 @@ class InversionConfig:
         if self.projection not in PROJECTIONS:
             raise ValueError(f"unknown projection {self.projection!r}; choose one of "
                              f"{PROJECTIONS}")
+        if self.starts not in STARTS:
+            raise ValueError(f"unknown starts {self.starts!r}; choose one of {STARTS}")
+        if self.optimiser not in OPTIMISERS:
+            raise ValueError(f"unknown optimiser {self.optimiser!r}; choose one of "
+                             f"{OPTIMISERS}")
+        if not (np.isfinite(self.step_size) and self.step_size > 0):
+            raise ValueError(f"step_size must be a positive number, got {self.step_size}")
+
+    def n_starts(self, n_types: int) -> int:
+        """How many starts every expert makes: 1, or 1 + n_types with corners."""
+        return 1 if self.starts == "uniform" else 1 + n_types
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,10 @@ class InversionStep:
     mixture_weights: np.ndarray  # (N, E, K)
     errors: np.ndarray  # (N, E)
     reconstructions: np.ndarray  # (N, E, T, D)
+    # with several starts: the start whose error is lowest at this iteration is shown above;
+    # every start's mixture weights (N, E, S, K) and errors (N, E, S) are here
+    start_mixture_weights: np.ndarray | None = None
+    start_errors: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +101,13 @@ class InversionRecord:
     errors: np.ndarray
     reconstructions: np.ndarray
     config: InversionConfig
+    # with several starts (config.starts != "uniform"), the arrays above follow the winning
+    # start of every (target, expert); start_index (N, E) says which start won (0 = uniform,
+    # 1 + k = corner of type k), start_errors (N, E, S, I+1) and start_mixture_weights
+    # (N, E, S, I+1, K) hold every start's path (its reconstructions: ExpertSet.generate)
+    start_index: np.ndarray | None = None
+    start_errors: np.ndarray | None = None
+    start_mixture_weights: np.ndarray | None = None
 
     @property
     def final_errors(self) -> np.ndarray:
@@ -127,16 +163,83 @@ def _check_targets(expert_set: ExpertSet, targets, dtype=np.float32) -> np.ndarr
     return np.ascontiguousarray(targets)
 
 
-def _start_vectors(expert_set: ExpertSet, n_targets: int, start, dtype) -> np.ndarray:
+def _start_vectors(expert_set: ExpertSet, n_targets: int, start, dtype,
+                   config: InversionConfig = InversionConfig()) -> np.ndarray:
+    """(S, N, E, K): the uniform vector (or ``start``), then with corners each e_k."""
     E, K = expert_set.n_experts, expert_set.config.n_types
     if start is None:
-        return np.full((n_targets, E, K), 1.0 / K, dtype=dtype)
-    start = np.asarray(start, dtype=dtype)
-    try:
-        return np.ascontiguousarray(np.broadcast_to(start, (n_targets, E, K)))
-    except ValueError:
-        raise ValueError(f"start must broadcast to ({n_targets}, {E}, {K}), "
-                         f"got {start.shape}") from None
+        first = np.full((n_targets, E, K), 1.0 / K, dtype=dtype)
+    else:
+        start = np.asarray(start, dtype=dtype)
+        try:
+            first = np.broadcast_to(start, (n_targets, E, K))
+        except ValueError:
+            raise ValueError(f"start must broadcast to ({n_targets}, {E}, {K}), "
+                             f"got {start.shape}") from None
+    starts = [first]
+    if config.starts == "uniform+corners":
+        starts += [np.broadcast_to(corner, (n_targets, E, K))
+                   for corner in np.eye(K, dtype=dtype)]
+    return np.ascontiguousarray(np.stack(starts))
+
+
+def exponentiated_step(mixture: np.ndarray, grad: np.ndarray, step_size: float) -> np.ndarray:
+    """One exponentiated-gradient step (mirror descent with the entropy on the simplex):
+    ``mixture * exp(-step_size * grad)``, divided by its sum, along the last axis. Zero
+    weights stay zero; the result lies on the simplex without any projection.
+
+    >>> exponentiated_step(np.array([0.5, 0.5]), np.array([0.0, np.log(3.0)]), 1.0).tolist()
+    [0.75, 0.25]
+    """
+    with np.errstate(divide="ignore"):
+        log_weights = np.where(mixture > 0, np.log(np.maximum(mixture, 0)) - step_size * grad,
+                               -np.inf)
+    log_weights = log_weights - log_weights.max(axis=-1, keepdims=True)
+    weights = np.exp(log_weights)
+    return (weights / weights.sum(axis=-1, keepdims=True)).astype(mixture.dtype, copy=False)
+
+
+def _iterate(expert_set: ExpertSet, targets: np.ndarray, config: InversionConfig, start,
+             dtype):
+    """Yield (iteration, mixture (S, N, E, K), errors (S, N, E), reconstructions
+    (S, N, E, T, D)) for every start at once: the S starts are stacked into the batch
+    dimension of one kernel call per iteration."""
+    N, E = len(targets), expert_set.n_experts
+    K, D, T = expert_set.config.n_types, expert_set.config.output_size, expert_set.n_steps
+    project = project_to_simplex if config.projection == "simplex" else clip_and_normalise
+    weights = expert_set.kernel_weights(dtype)
+    starts = _start_vectors(expert_set, N, start, dtype, config)
+    S = len(starts)
+    vector = starts.reshape(S * N, E, K)
+    stacked_targets = np.ascontiguousarray(np.tile(targets, (S, 1, 1))) if S > 1 else targets
+    m = np.zeros_like(vector)  # Adam-like moments
+    s = np.zeros_like(vector)
+    exponentiated = config.optimiser == "exponentiated"
+    for iteration in range(config.iterations + 1):
+        # project (the exponentiated step stays on the simplex: only its start is
+        # projected), reconstruct, measure the error and its gradient
+        if exponentiated and iteration > 0:
+            mixture = np.ascontiguousarray(vector, dtype=dtype)
+        else:
+            mixture = np.ascontiguousarray(project(vector), dtype=dtype)
+        recon = np.empty((S * N, E, T, D), dtype=dtype)
+        errors = np.empty((S * N, E), dtype=dtype)
+        grad = np.empty((S * N, E, K), dtype=dtype)
+        kernels.error_and_input_grad(*weights, mixture, stacked_targets, recon, errors, grad)
+        yield (iteration, mixture.reshape(S, N, E, K), errors.reshape(S, N, E),
+               recon.reshape(S, N, E, T, D))
+        if exponentiated:
+            vector = exponentiated_step(mixture, grad, config.step_size)
+        else:  # the Adam-like step, taken from the projected vector
+            m = config.beta1 * m + (1 - config.beta1) * grad
+            s = config.beta2 * s + (1 - config.beta2) * grad * grad
+            vector = mixture - config.step_size * m / (np.sqrt(s) + config.eps)
+
+
+def _pick(array: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """array (S, N, E, ...) -> (N, E, ...): the start ``index`` (N, E) of each."""
+    index = index.reshape(1, *index.shape, *([1] * (array.ndim - 3)))
+    return np.take_along_axis(array, index, axis=0)[0]
 
 
 def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = InversionConfig(),
@@ -144,29 +247,22 @@ def invert_steps(expert_set: ExpertSet, targets, config: InversionConfig = Inver
     """Yield iterations 0..config.iterations of the inversion of ``targets`` (N, T, D).
 
     ``start``: the start vector, (K,) or anything that broadcasts to (N, E, K); uniform
-    if None. ``dtype``: float32 (fast) or float64 (for comparisons). Each yielded step
-    owns its arrays.
+    if None (with ``config.starts="uniform+corners"`` the corners are added to it).
+    ``dtype``: float32 (fast) or float64 (for comparisons). Each yielded step owns its
+    arrays; with several starts it shows, per (target, expert), the start whose error is
+    lowest at that iteration, and carries every start's mixture weights and errors.
     """
     targets = _check_targets(expert_set, targets, dtype)
-    N, E = len(targets), expert_set.n_experts
-    K, D, T = expert_set.config.n_types, expert_set.config.output_size, expert_set.n_steps
-    project = project_to_simplex if config.projection == "simplex" else clip_and_normalise
-    weights = expert_set.kernel_weights(dtype)
-    vector = _start_vectors(expert_set, N, start, dtype)
-    m = np.zeros_like(vector)  # Adam-like moments
-    s = np.zeros_like(vector)
-    for iteration in range(config.iterations + 1):
-        # project, reconstruct, measure the error and its gradient
-        mixture = np.ascontiguousarray(project(vector), dtype=dtype)
-        recon = np.empty((N, E, T, D), dtype=dtype)
-        errors = np.empty((N, E), dtype=dtype)
-        grad = np.empty((N, E, K), dtype=dtype)
-        kernels.error_and_input_grad(*weights, mixture, targets, recon, errors, grad)
-        yield InversionStep(iteration, mixture, errors, recon)
-        # the Adam-like step, taken from the projected vector
-        m = config.beta1 * m + (1 - config.beta1) * grad
-        s = config.beta2 * s + (1 - config.beta2) * grad * grad
-        vector = mixture - config.step_size * m / (np.sqrt(s) + config.eps)
+    for iteration, mixture, errors, recon in _iterate(expert_set, targets, config, start,
+                                                      dtype):
+        if len(mixture) == 1:
+            yield InversionStep(iteration, mixture[0], errors[0], recon[0])
+            continue
+        best = errors.argmin(axis=0)
+        yield InversionStep(iteration, _pick(mixture, best), _pick(errors, best),
+                            _pick(recon, best),
+                            start_mixture_weights=np.moveaxis(mixture, 0, 2).copy(),
+                            start_errors=np.moveaxis(errors, 0, 2).copy())
 
 
 def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionConfig(),
@@ -176,26 +272,41 @@ def invert(expert_set: ExpertSet, targets, config: InversionConfig = InversionCo
     ``record="full"`` keeps every iteration's mixture weights, errors and reconstructions;
     ``record="errors"`` every iteration's mixture weights and errors but only the final
     reconstructions; ``record="final"`` only the final iteration (bulk evaluation).
+    With several starts (``config.starts``), the record follows the start with the lowest
+    final error of every (target, expert) and names it (``start_index``); "full" and
+    "errors" records also keep every start's mixture weights and errors per iteration.
     """
     if record not in ("full", "errors", "final"):
         raise ValueError(f"record must be 'full', 'errors' or 'final', got {record!r}")
+    targets = _check_targets(expert_set, targets, dtype)
     weights, errors, recons = [], [], []
     step = None
-    for step in invert_steps(expert_set, targets, config, start, dtype):
+    for step in _iterate(expert_set, targets, config, start, dtype):
+        _, mixture, error, recon = step
         if record != "final":
-            weights.append(step.mixture_weights)
-            errors.append(step.errors)
+            weights.append(mixture)
+            errors.append(error)
         if record == "full":
-            recons.append(step.reconstructions)
+            recons.append(recon)
+    _, mixture, error, recon = step
     if record == "final":
-        weights, errors = [step.mixture_weights], [step.errors]
+        weights, errors = [mixture], [error]
     if record != "full":
-        recons = [step.reconstructions]
+        recons = [recon]
+    weights = np.stack(weights, axis=3)  # (S, N, E, I+1, K)
+    errors = np.stack(errors, axis=3)  # (S, N, E, I+1)
+    recons = np.stack(recons, axis=3)  # (S, N, E, I+1 or 1, T, D)
+    several = len(weights) > 1
+    best = errors[..., -1].argmin(axis=0)  # (N, E); ties go to the first (uniform) start
     return InversionRecord(
         class_names=expert_set.class_names,
-        targets=_check_targets(expert_set, targets, dtype),
-        mixture_weights=np.stack(weights, axis=2),
-        errors=np.stack(errors, axis=2),
-        reconstructions=np.stack(recons, axis=2),
+        targets=targets,
+        mixture_weights=_pick(weights, best),
+        errors=_pick(errors, best),
+        reconstructions=_pick(recons, best),
         config=config,
+        start_index=best if several else None,
+        start_errors=np.moveaxis(errors, 0, 2) if several and record != "final" else None,
+        start_mixture_weights=np.moveaxis(weights, 0, 2) if several and record != "final"
+        else None,
     )

@@ -7,17 +7,22 @@ Every result is read from the one ``classify.Classification`` record, so ``class
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from mic_core.classify import PLAIN, classify as classify_targets, default_rule
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import drawn_test_set, evaluate as evaluate_targets, seeded_subset
-from mic_core.inversion import InversionConfig
+from mic_core.inversion import OPTIMISERS, STARTS, InversionConfig
 from mic_core.persistence import load_or_train
 from mic_core.systems import progress_bar, train_progress
 from mic_core.training import default_train_config, type_errors
 from mic_core.type_selection import SELECTIONS
+
+# each optimiser's default step size: adam's is today's; the exponentiated step's is the
+# best of 0.1, 0.3, 1 on the letters' validation split (benchmarks/inversion_choices.py)
+STEP_SIZES = {"adam": 0.05, "exponentiated": 1.0}
 
 
 def add_expert_options(parser) -> None:
@@ -49,6 +54,16 @@ def add_arguments(parser, command: str) -> None:
                         help="a named expert set's folder (python -m mic_core teach); "
                              "replaces the configuration options above")
     parser.add_argument("--iterations", type=int, default=50, help="inversion iterations")
+    parser.add_argument("--starts", choices=STARTS, default="uniform",
+                        help="uniform start only (today), or also each type's corner, "
+                             "keeping the best (issue 15)")
+    parser.add_argument("--optimiser", choices=OPTIMISERS, default="adam",
+                        help="the Adam-like step (today) or the exponentiated-gradient step "
+                             "on the simplex")
+    parser.add_argument("--step-size", type=float, default=None,
+                        help="the optimiser's step size (default: adam 0.05, exponentiated "
+                             f"{STEP_SIZES['exponentiated']}, chosen on validation: "
+                             "results/inversion_choices.json)")
     parser.add_argument("--plain", action="store_true",
                         help="decide by the plain final error (letters decide with free ends "
                              "by default; for MNIST free ends do not apply)")
@@ -65,6 +80,16 @@ def add_arguments(parser, command: str) -> None:
                             help="characters: classify the samples rendered as canvas drawings")
         parser.add_argument("--trim-connections", action="store_true",
                             help="characters: drawn without their lead-in/lead-out strokes")
+
+
+def _inversion_config(args) -> InversionConfig:
+    """The inversion the options ask for (their defaults: today's)."""
+    step_size = STEP_SIZES[args.optimiser] if args.step_size is None else args.step_size
+    try:
+        return InversionConfig(iterations=args.iterations, starts=args.starts,
+                               optimiser=args.optimiser, step_size=step_size)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def _experts(args):
@@ -114,7 +139,7 @@ def classify(args) -> dict:
             raise SystemExit(f"error: --sample must lie in 0..{len(dataset.X_test) - 1}")
         target = dataset.X_test[args.sample: args.sample + 1]
         true_class = dataset.class_names[dataset.y_test[args.sample]]
-    record = classify_targets(experts, target, InversionConfig(iterations=args.iterations),
+    record = classify_targets(experts, target, _inversion_config(args),
                               _rule(args), dataset.standardiser, record="final")
     result = record.summary(0)
     if true_class is not None:
@@ -132,11 +157,11 @@ def evaluate(args) -> dict:
                            indices=chosen)
     else:
         X = dataset.X_test[chosen]
-    rule = _rule(args)
-    result = evaluate_targets(experts, X, dataset.y_test[chosen],
-                              InversionConfig(iterations=args.iterations), dataset.standardiser,
-                              rule, progress=progress_bar("inverting")).summary()
-    return {**result, "rule": rule.name}
+    rule, config = _rule(args), _inversion_config(args)
+    result = evaluate_targets(experts, X, dataset.y_test[chosen], config,
+                              dataset.standardiser, rule,
+                              progress=progress_bar("inverting")).summary()
+    return {**result, "rule": rule.name, "inversion_config": asdict(config)}
 
 
 def describe(command: str, result: dict) -> str:

@@ -10,8 +10,9 @@ from mic_core.baselines import NearestNeighbourMSE
 from mic_core.classify import FREE_ENDS
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import evaluate, seeded_subset
-from mic_core.experiments import (COLUMNS, METHODS, Protocol, append_results, grid,
-                                  read_results, run_grid)
+from mic_core.experiments import (COLUMNS, METHODS, Protocol, append_results,
+                                  decode_predictions, grid, read_predictions, read_results,
+                                  run_grid)
 from mic_core.inversion import InversionConfig
 from mic_core.persistence import load_or_select_types, load_or_train
 from mic_core.training import default_train_config
@@ -91,9 +92,15 @@ def test_rows_match_direct_computation(tiny_run):
                                                                 rel=1e-5)
         if method == "mic":  # the app's rule, from the same inversion
             assert table.loc["mic_free_ends", "accuracy"] == pytest.approx(direct.accuracy)
+        kept = read_predictions(results).set_index("method")
+        assert decode_predictions(kept.loc[method, "predictions"]).tolist() == \
+            plain.argmin(1).tolist()
     types = load_or_select_types(data, train, cache)
     nn = NearestNeighbourMSE().fit(types.reshape(-1, 100, 2), np.repeat(np.arange(20), 4))
     assert table.loc["nn_mse", "accuracy"] == pytest.approx(nn.score(X, y))
+    nn_kept = decode_predictions(read_predictions(results).set_index("method")
+                                 .loc["nn_mse", "predictions"])
+    np.testing.assert_array_equal(nn_kept, nn.predict(X))
 
 
 def test_a_rerun_skips_what_is_done_and_redoes_what_is_missing(tiny_run, tmp_path):

@@ -1,4 +1,5 @@
-"""Saving, loading and caching trained experts; every kind of bad model file."""
+"""The expert file format (``expert_file``: saving, loading, every kind of bad model file)
+and the load-or-train policy (``persistence``: caching, locks, retraining)."""
 import pickle
 from dataclasses import replace
 
@@ -6,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from mic_core.persistence import (ExpertFileError, file_name, load_experts, load_or_train,
-                                  save_experts)
+from mic_core.expert_file import ExpertFileError, file_name, load_experts, save_experts
+from mic_core.persistence import load_or_train
 from conftest import TINY_TRAIN
 
 

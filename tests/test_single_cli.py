@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-pytest.importorskip("mic_core.systems", reason="the --system dispatch is not here yet")
-from mic_core.cli import main  # noqa: E402
+from mic_core.cli import main
 
 COMMON = ["--system", "single", "--dataset", "mnist", "--capacity", "parameters",
           "--steps", "2", "--json"]

@@ -236,3 +236,21 @@ def test_shallow_dimples_do_not_count_as_minima():
     # a barrier 2 high (of a range of 4.5) keeps two minima apart
     two = np.array([[1.0, 2.0, 3.0, 2.0], [2.0, 3.0, 4.0, 1.5], [3.0, 4.0, 5.0, 0.5]])
     assert persistent_minima(two) == [0, 11]
+
+
+def test_classification_record_reads_like_mics(generator, types):
+    from mic_core.single.inversion import classify_single
+    targets = types[:, 1]
+    whole = classify_single(generator, targets, CodeInversionConfig(iterations=3), "corners")
+    batched = classify_single(generator, targets, CodeInversionConfig(iterations=3), "mass",
+                              record="final", batch_size=2)
+    assert whole.winners.tolist() == corner_errors(generator, targets).argmin(1).tolist()
+    assert batched.winners.tolist() == whole.inversion.winners.tolist()  # largest mass
+    assert batched.inversion.codes.shape == (C, 1, C * K)
+    summary = whole.summary(0)
+    assert summary["winner"] == summary["winner_by_corners"]
+    assert summary["generator"]["code"] == "type"
+    frame = whole.to_frame(2)
+    assert len(frame) == 4 and set(frame["rule"]) == {"corners"}
+    assert json.loads(json.dumps(whole.to_dict(1)))["errors"] == \
+        whole.inversion.errors[1].tolist()

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from mic_core.data import load_dataset
-from mic_core.persistence import SHIPPED_EXPERTS, file_name, load_experts
+from mic_core.expert_file import file_name, load_experts
+from mic_core.persistence import SHIPPED_EXPERTS
 from mic_core.training import default_train_config, train_experts, type_errors
 from mic_core.type_selection import select_types
 from conftest import TINY_TRAIN, synthetic_sequences

@@ -11,9 +11,11 @@ from mic_core.experiments.executors import run_grid
 from mic_core.experiments.grid import (JOB_METHODS, METHODS, NOISE_IN, OUTPUT_NOISE, SEEDS,
                                        TEST_LIMIT, Job, Protocol, grid)
 from mic_core.experiments.jobs import run_job
-from mic_core.experiments.store import (COLUMNS, KEY, RESULTS, append_results, pending_jobs,
+from mic_core.experiments.store import (COLUMNS, KEY, RESULTS, append_results,
+                                        decode_predictions, pending_jobs, read_predictions,
                                         read_results, row_key)
 
 __all__ = ["run_grid", "JOB_METHODS", "METHODS", "NOISE_IN", "OUTPUT_NOISE", "SEEDS",
            "TEST_LIMIT", "Job", "Protocol", "grid", "run_job", "COLUMNS", "KEY", "RESULTS",
-           "append_results", "pending_jobs", "read_results", "row_key"]
+           "append_results", "pending_jobs", "read_results", "row_key",
+           "read_predictions", "decode_predictions"]

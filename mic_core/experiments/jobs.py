@@ -13,7 +13,7 @@ from mic_core.data import DataConfig, load_dataset
 from mic_core.classify import PLAIN, classify
 from mic_core.evaluation import mean_error_matrix, score_predictions, seeded_subset
 from mic_core.experiments.grid import JOB_METHODS, METHODS, Job, Protocol
-from mic_core.experiments.store import KEY
+from mic_core.experiments.store import KEY, encode_predictions
 from mic_core.inversion import InversionConfig
 from mic_core.persistence import find_experts, load_or_select_types, load_or_train
 from mic_core.training import default_train_config
@@ -38,6 +38,7 @@ def _row(job: Job, protocol: Protocol, method: str, y, predicted, class_names, s
                seconds=seconds, fit_seconds=fit_seconds,
                per_class_accuracy=json.dumps(per_class),
                confusion=json.dumps(confusion.tolist()),
+               predictions=encode_predictions(predicted),
                finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
     for name, value in extra.items():
         row[name] = json.dumps(np.round(value, 6).tolist()) if isinstance(value, np.ndarray) \

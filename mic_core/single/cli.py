@@ -10,15 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import score_predictions, seeded_subset
 from mic_core.single.generator import (CAPACITIES, CODES, default_single_config,
                                        load_or_train_generator, type_errors)
 from mic_core.single.inversion import (RULES, SINGLE_PROJECTIONS, STARTS, CodeInversionConfig,
-                                       corner_errors, decide, invert_code)
+                                       classify_single)
 from mic_core.type_selection import SELECTIONS
 
 
@@ -101,11 +99,11 @@ def train(args) -> dict:
 
 
 def classify(args) -> dict:
+    if args.drawing is not None and args.dataset != "characters":
+        raise SystemExit("error: --drawing needs --dataset characters")
     dataset, config, generator = _generator(args)
     true_class = None
     if args.drawing is not None:
-        if dataset.name != "characters":
-            raise SystemExit("error: --drawing needs --dataset characters")
         try:
             pen = drawing_to_pen_trajectory(args.drawing.read_text(),
                                             join_strokes=args.join_strokes)
@@ -117,36 +115,22 @@ def classify(args) -> dict:
             raise SystemExit(f"error: --sample must lie in 0..{len(dataset.X_test) - 1}")
         target = dataset.X_test[args.sample: args.sample + 1]
         true_class = dataset.class_names[dataset.y_test[args.sample]]
-    record = invert_code(generator, target, _inversion(args), record="final")
-    corners = corner_errors(generator, target)
-    winner = int(decide(record, corners, args.rule)[0])
-    names = dataset.class_names
-    result = {"system": "single", "code": config.code, "rule": args.rule,
-              "winner": names[winner],
-              "winner_by_mass": names[int(record.winners[0])],
-              "winner_by_corners": names[int(corners[0].argmin())],
-              "class_mass": {n: float(m) for n, m in zip(names, record.class_mass[0, -1])},
-              "corner_errors": {n: float(e) for n, e in zip(names, corners[0])},
-              "final_error": float(record.final_errors[0])}
+    result = classify_single(generator, target, _inversion(args), args.rule,
+                             record="final").summary(0)
     if true_class is not None:
         result["true_class"] = true_class
     return result
 
 
 def evaluate(args) -> dict:
-    dataset, config, generator = _generator(args)
     if args.limit is not None and args.limit < 1:
         raise SystemExit("error: --limit must be at least 1")
+    dataset, config, generator = _generator(args)
     chosen = seeded_subset(len(dataset.X_test), args.limit, seed=0)
     X, y = dataset.X_test[chosen], dataset.y_test[chosen]
-    start, predicted, bar = time.perf_counter(), [], _bar("inverting")
-    for i in range(0, len(X), 128):
-        batch = X[i:i + 128]
-        record = invert_code(generator, batch, _inversion(args), record="final")
-        corners = corner_errors(generator, batch) if args.rule == "corners" else None
-        predicted.append(decide(record, corners, args.rule))
-        bar(min(i + 128, len(X)), len(X))
-    predicted = np.concatenate(predicted) if predicted else np.zeros(0, dtype=int)
+    start = time.perf_counter()
+    predicted = classify_single(generator, X, _inversion(args), args.rule, record="final",
+                                batch_size=128, progress=_bar("inverting")).winners
     accuracy, per_class, _ = score_predictions(y, predicted, dataset.class_names)
     return {"system": "single", "code": config.code, "rule": args.rule, "accuracy": accuracy,
             "n_test": int(len(y)), "seconds": time.perf_counter() - start,

@@ -228,3 +228,101 @@ def decide(record: CodeInversionRecord, corner_error: np.ndarray | None = None,
     if corner_error is None:
         raise ValueError("the corners rule needs corner_errors(generator, targets)")
     return np.asarray(corner_error).argmin(axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class SingleClassification:
+    """The single generator's decision over N targets, with the interface of MIC's
+    ``classify.Classification`` (winners, deciding and reconstruction errors per class,
+    ``summary`` / ``to_dict`` / ``to_frame`` / ``to_csv``), so pages and exports read both.
+
+    ``inversion``: the code inversion; ``rule``: "mass" or "corners"; ``corner_errors``
+    (N, C): each class's best corner error (the generator's plain reconstruction error per
+    class); ``generator``: its configuration (code, cells, weights).
+    """
+
+    inversion: CodeInversionRecord
+    rule: str
+    corner_errors: np.ndarray
+    generator: dict
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.inversion.class_names
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.corner_errors)
+
+    @property
+    def deciding_errors(self) -> np.ndarray:
+        """(N, C) lower decides: the corner errors, or the negative final class mass."""
+        if self.rule == "corners":
+            return self.corner_errors
+        return -self.inversion.class_mass[:, -1]
+
+    @property
+    def reconstruction_errors(self) -> np.ndarray:
+        return self.corner_errors
+
+    @property
+    def winners(self) -> np.ndarray:
+        return self.deciding_errors.argmin(axis=1)
+
+    @property
+    def winner_names(self) -> list[str]:
+        return [self.class_names[i] for i in self.winners]
+
+    def summary(self, n: int = 0) -> dict:
+        """Target ``n``'s decision as JSON-ready values."""
+        names = self.class_names
+        mass = self.inversion.class_mass[n, -1]
+        return {"system": "single", "winner": names[int(self.winners[n])], "rule": self.rule,
+                "winner_by_mass": names[int(mass.argmax())],
+                "winner_by_corners": names[int(self.corner_errors[n].argmin())],
+                "class_mass": dict(zip(names, map(float, mass))),
+                "corner_errors": dict(zip(names, map(float, self.corner_errors[n]))),
+                "final_error": float(self.inversion.final_errors[n]),
+                "generator": self.generator,
+                "inversion_config": asdict(self.inversion.config)}
+
+    def to_dict(self, n: int = 0) -> dict:
+        """The summary plus the target's whole inversion (the export)."""
+        record = self.inversion.to_dict(n)
+        record.pop("winner")
+        return {**self.summary(n), **record}
+
+    def to_frame(self, n: int = 0):
+        """One row per recorded iteration: error, class mass; the decision on every row."""
+        frame = self.inversion.to_frame(n)
+        frame["winner"] = self.class_names[int(self.winners[n])]
+        frame["rule"] = self.rule
+        return frame
+
+    def to_csv(self, n: int = 0) -> str:
+        return self.to_frame(n).to_csv(index=False)
+
+
+def classify_single(generator: SingleGenerator, targets,
+                    config: CodeInversionConfig = CodeInversionConfig(), rule: str = "mass",
+                    record: str = "full", batch_size: int | None = None,
+                    progress=None) -> SingleClassification:
+    """Invert ``targets`` (N, T, D) (or one (T, D)) in the single generator and decide by
+    ``rule`` ("mass" or "corners"); ``progress(done, total)`` after each batch."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {RULES}")
+    targets = check_targets(generator, targets)
+    size = batch_size or max(len(targets), 1)
+    parts = []
+    for i in range(0, max(len(targets), 1), size):
+        parts.append(invert_code(generator, targets[i:i + size], config, record))
+        if progress is not None:
+            progress(min(i + size, len(targets)), len(targets))
+    inversion = parts[0] if len(parts) == 1 else CodeInversionRecord(
+        class_names=parts[0].class_names, code_labels=parts[0].code_labels,
+        code_classes=parts[0].code_classes, config=config,
+        **{name: np.concatenate([getattr(p, name) for p in parts])
+           for name in ("targets", "codes", "errors", "reconstructions")})
+    described = {"code": generator.code, "hidden_size": generator.hidden_size,
+                 "parameters": generator.n_parameters, "classes": generator.n_classes}
+    return SingleClassification(inversion, rule, corner_errors(generator, targets), described)

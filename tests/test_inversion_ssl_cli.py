@@ -1,0 +1,56 @@
+"""``python -m mic_core {train,classify,evaluate} --system ssl``: dispatch, output, errors."""
+import json
+
+import pytest
+import torch
+
+from mic_core.cli import main
+
+torch.set_num_threads(1)
+TINY = ["--selection", "random", "--steps", "3", "--seed", "5"]
+
+
+def test_train_classify_evaluate(tmp_path, capsys):
+    common = [*TINY, "--cache-dir", str(tmp_path), "--json"]
+    main(["train", "--system", "ssl", *common])
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["method"] == "inversion_ssl" and trained["config"]["steps"] == 3
+    assert len(list((tmp_path / "inversion_ssl").glob("*.npz"))) == 1
+    main(["classify", "--system", "ssl", "--sample", "4", *common])
+    result = json.loads(capsys.readouterr().out)
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert result["winner"] in result["probabilities"] and "true_class" in result
+    main(["evaluate", "--system", "ssl", "--limit", "30", *common])
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_test"] == 30 and 0.0 <= result["accuracy"] <= 1.0
+    main(["evaluate", "--system", "ssl", "--supervised", "--limit", "30", *common])
+    assert json.loads(capsys.readouterr().out)["method"] == "supervised_small"
+    assert len(list((tmp_path / "inversion_ssl").glob("*.npz"))) == 2  # loaded, not retrained
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["classify", "--sample", "100000"], "--sample must lie in"),
+    (["train", "--alpha", "1.5"], "alpha and beta must lie in"),
+    (["train", "--labels-per-class", "5", "--selection", "clustered"], "four per class"),
+    (["evaluate", "--limit", "0"], "--limit must be at least 1"),
+    (["train", "--learning-rate", "-1"], "learning-rate positive"),
+])
+def test_bad_arguments_get_a_clear_message(argv, message, tmp_path):
+    with pytest.raises(SystemExit, match=message):
+        main([argv[0], "--system", "ssl", *argv[1:], *TINY, "--cache-dir", str(tmp_path)])
+
+
+def test_a_drawing_of_a_digit_is_refused(tmp_path):
+    drawing = tmp_path / "d.json"
+    drawing.write_text("{}")
+    with pytest.raises(SystemExit, match="needs --dataset characters"):
+        main(["classify", "--system", "ssl", "--dataset", "mnist", "--drawing", str(drawing),
+              "--cache-dir", str(tmp_path), "--steps", "1"])
+
+
+def test_a_corrupt_drawing_is_refused(tmp_path):
+    drawing = tmp_path / "d.json"
+    drawing.write_text("not json")
+    with pytest.raises(SystemExit, match="error"):
+        main(["classify", "--system", "ssl", "--drawing", str(drawing), *TINY,
+              "--cache-dir", str(tmp_path)])
