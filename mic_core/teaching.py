@@ -531,6 +531,10 @@ def teach(base: NamedExpertSet, dataset: Dataset, class_name: str, drawings,
     if (directory / SET_FILE).exists() and not _same_set(base, directory):
         raise TeachingError(f"a set called {directory.name!r} exists already (or changed "
                             f"since it was read): choose it to add to it, or another name")
+    if not (directory / SET_FILE).exists() and directory.parent.is_dir() and sum(
+            1 for d in directory.parent.iterdir() if (d / SET_FILE).exists()) >= MAX_SETS:
+        raise TeachingError(f"{directory.parent} holds {MAX_SETS} sets already: add to one "
+                            f"of them or delete one")
     named = replace(base, name=directory.name)
     start = time.perf_counter()
     expert = teach_expert(taught_input.sequences, class_name, train or base.base_train,
