@@ -4,8 +4,14 @@ cache-free).
 Session-state keys, mirrored in the URL query string so that a link reproduces the view:
 ``dataset`` (characters|mnist), ``selection`` (clustered|random), ``seed``, ``noise_in``,
 ``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
-``expert`` (the selected expert's index), ``iteration`` (the frame shown first) and
+``expert`` (the selected expert's index), ``iteration`` (the playback position: 0..50 the
+inversion's iterations, 51 the decision), ``sample_class`` (the held-out class filter),
+``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1) and
 ``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base).
+
+Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
+across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
+a copy under a key no widget owns, so going to another page keeps the configuration.
 """
 from __future__ import annotations
 
@@ -17,39 +23,50 @@ import streamlit as st
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
 from mic_core.classify import Classification, classify, default_rule
+from mic_core.fit_quality import FitThresholds, load_or_measure_thresholds
 from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
                               mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
-            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1, "expert_set": ""}
+            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
+            "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
+            "expert_set": ""}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
+_KEPT = "_kept_state"  # a copy of the state keys that no widget owns
+
 # the first training of a kind on this server waits on these guesses (one numba thread, this
 # 2-core machine); later ones on the measured durations
 TRAINING_GUESS_SECONDS = {"characters": 45.0, "mnist": 120.0}
 
 
 def init_state() -> None:
-    """Fill session state from the URL (once per session), then from the defaults."""
-    if "_from_url" not in st.session_state:
-        st.session_state["_from_url"] = True
+    """Fill session state from the URL (once per session), then from the kept copy and the
+    defaults; re-assert every key so that Streamlit keeps the widgets' values across pages."""
+    state = st.session_state
+    if "_from_url" not in state:
+        state["_from_url"] = True
         for key, kind in _TYPES.items():
             if key in st.query_params:
                 try:
-                    st.session_state[key] = kind(st.query_params[key])
+                    state[key] = kind(st.query_params[key])
                 except ValueError:
                     pass
+    kept = state.get(_KEPT, {})
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
-        # re-assigned so that Streamlit keeps a sidebar widget's value across a page switch
-        # (it resets a keyed widget first rendered on another page to its own default)
-        st.session_state[key] = st.session_state[key]
-    if st.session_state["dataset"] not in ("characters", "mnist"):
-        st.session_state["dataset"] = "characters"
+        if key in state:
+            state[key] = state[key]  # user-owned from now on: survives a page switch
+        else:
+            state[key] = kept.get(key, value)
+    if state["dataset"] not in ("characters", "mnist"):
+        state["dataset"] = "characters"
+    state["fps"] = int(min(10, max(1, int(state["fps"]))))
+    state["present"], state["loop"] = int(bool(state["present"])), int(bool(state["loop"]))
 
 
 def sync_url() -> None:
-    """Write the state keys into the URL query string."""
+    """Write the state keys into the URL query string (and keep a copy in the session)."""
+    st.session_state[_KEPT] = {k: st.session_state[k] for k in DEFAULTS}
     st.query_params.update({k: str(st.session_state[k]) for k in DEFAULTS})
 
 
@@ -134,6 +151,13 @@ def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classif
     letters, plain for MNIST)."""
     return classify(_experts(name, train), target[None], rule=default_rule(name),
                     standardiser=dataset(name).standardiser, record="full")
+
+
+@st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
+                   max_entries=16)
+def fit_thresholds(name: str, train: TrainConfig) -> FitThresholds:
+    """The winners' error distribution of these experts (shipped, cached or measured)."""
+    return load_or_measure_thresholds(dataset(name), _experts(name, train), train)
 
 
 def target_key(target: np.ndarray) -> str:
