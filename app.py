@@ -10,5 +10,6 @@ st.navigation([
     st.Page("pages/inversion_ssl.py", title="Inversion", icon=":material/flip:"),
     st.Page("pages/single_generator.py", title="Single generator", icon=":material/hub:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/bar_chart:"),
+    st.Page("pages/style_memory.py", title="Style memory", icon=":material/palette:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ], position="top").run()

@@ -379,3 +379,65 @@ def usability_limits(name: str, train: TrainConfig, set_key: str):
     else:
         experts = _experts(name, train)
     return limits(experts, dataset(name))
+
+
+# --- style memory (issue 12) ---------------------------------------------------------------
+STYLE_TRAINING_GUESS_SECONDS = {"characters": 60.0, "mnist": 60.0}  # four types per class
+
+def style_config(name: str, training: str):
+    """The style memory of a data set: trained on the whole pool ("full") or on the experts'
+    four types per class ("clustered" or "random"), seed 42."""
+    from mic_core.style_memory import default_style_config
+    return default_style_config(name, None if training == "full" else training)
+
+
+@st.cache_resource(show_spinner="Loading the style memory…", max_entries=6)
+def _style_memory(name: str, training: str):
+    from mic_core.style_memory import load_or_train_style_memory
+    return load_or_train_style_memory(dataset(name), style_config(name, training))
+
+
+def style_memory_ui(name: str, training: str):
+    """The style memory (shared, never mutated). One never trained is queued on the server's
+    training queue like experts are, with a progress bar; a refusal stops the page."""
+    from mic_core.style_memory import find_style_memory, load_or_train_style_memory
+    from mic_core.style_memory.store import file_name as style_file_name
+    data, config = dataset(name), style_config(name, training)
+    path = find_style_memory(data.config, config)
+    if path is None:
+        queue = training_queue()
+
+        def work(progress):
+            return load_or_train_style_memory(
+                data, config, progress=lambda p: progress(p.step / p.steps, p.seconds_left))
+        try:
+            ticket = queue.request(style_file_name(data.config, config),
+                                   f"{name} style memory", work,
+                                   estimate_seconds=STYLE_TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this style memory…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
+        bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_style_memory(data.config, config)
+    if path is not None:
+        mark_used(path)
+    return _style_memory(name, training)
+
+
+@st.cache_data(show_spinner="Classifying the held-out samples…", max_entries=6)
+def style_evaluation(name: str, training: str):
+    """The style memory on the protocol's held-out samples: (indices into the test set,
+    StyleEvaluation, styles (n, n_style))."""
+    from mic_core.style_memory import evaluate_style_memory
+    from mic_core.style_memory.experiments import test_indices
+    data, model = dataset(name), _style_memory(name, training)
+    chosen = test_indices(name)
+    X, y = data.X_test[chosen], data.y_test[chosen]
+    return chosen, evaluate_style_memory(model, X, y), model.style(X)
