@@ -4,7 +4,14 @@ cache-free).
 Session-state keys, mirrored in the URL query string so that a link reproduces the view:
 ``dataset`` (characters|mnist), ``selection`` (clustered|random), ``seed``, ``noise_in``,
 ``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
-``expert`` (the selected expert's index) and ``iteration`` (the frame shown first).
+``expert`` (the selected expert's index), ``iteration`` (the playback position: 0..50 the
+inversion's iterations, 51 the decision), ``sample_class`` (the held-out class filter),
+``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1) and
+``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base).
+
+Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
+across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
+a copy under a key no widget owns, so going to another page keeps the configuration.
 """
 from __future__ import annotations
 
@@ -16,36 +23,50 @@ import streamlit as st
 from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
                       default_train_config, invert, load_dataset, load_or_train)
 from mic_core.classify import Classification, classify, default_rule
+from mic_core.fit_quality import FitThresholds, load_or_measure_thresholds
 from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
                               mark_used, remove_stale_temporaries)
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
-            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1}
+            "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
+            "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
+            "expert_set": ""}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
+_KEPT = "_kept_state"  # a copy of the state keys that no widget owns
+
 # the first training of a kind on this server waits on these guesses (one numba thread, this
 # 2-core machine); later ones on the measured durations
 TRAINING_GUESS_SECONDS = {"characters": 45.0, "mnist": 120.0}
 
 
 def init_state() -> None:
-    """Fill session state from the URL (once per session), then from the defaults."""
-    if "_from_url" not in st.session_state:
-        st.session_state["_from_url"] = True
+    """Fill session state from the URL (once per session), then from the kept copy and the
+    defaults; re-assert every key so that Streamlit keeps the widgets' values across pages."""
+    state = st.session_state
+    if "_from_url" not in state:
+        state["_from_url"] = True
         for key, kind in _TYPES.items():
             if key in st.query_params:
                 try:
-                    st.session_state[key] = kind(st.query_params[key])
+                    state[key] = kind(st.query_params[key])
                 except ValueError:
                     pass
+    kept = state.get(_KEPT, {})
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
-    if st.session_state["dataset"] not in ("characters", "mnist"):
-        st.session_state["dataset"] = "characters"
+        if key in state:
+            state[key] = state[key]  # user-owned from now on: survives a page switch
+        else:
+            state[key] = kept.get(key, value)
+    if state["dataset"] not in ("characters", "mnist"):
+        state["dataset"] = "characters"
+    state["fps"] = int(min(10, max(1, int(state["fps"]))))
+    state["present"], state["loop"] = int(bool(state["present"])), int(bool(state["loop"]))
 
 
 def sync_url() -> None:
-    """Write the state keys into the URL query string."""
+    """Write the state keys into the URL query string (and keep a copy in the session)."""
+    st.session_state[_KEPT] = {k: st.session_state[k] for k in DEFAULTS}
     st.query_params.update({k: str(st.session_state[k]) for k in DEFAULTS})
 
 
@@ -132,6 +153,13 @@ def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classif
                     standardiser=dataset(name).standardiser, record="full")
 
 
+@st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
+                   max_entries=16)
+def fit_thresholds(name: str, train: TrainConfig) -> FitThresholds:
+    """The winners' error distribution of these experts (shipped, cached or measured)."""
+    return load_or_measure_thresholds(dataset(name), _experts(name, train), train)
+
+
 def target_key(target: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(target, dtype=np.float32).tobytes()).hexdigest()
 
@@ -167,6 +195,58 @@ def _results_table(path: str, mtime: int):
 
 results_table.clear = _results_table.clear
 
+
+# --- named expert sets (taught experts, mic_core.teaching) ------------------------------
+def saved_sets(name: str) -> list[str]:
+    """The named sets of data set ``name`` saved on this server."""
+    from mic_core.teaching import list_sets
+    return list_sets(sets_dir(), name)
+
+
+def sets_dir():
+    from mic_core.teaching import sets_dir as directory
+    return directory()
+
+
+@st.cache_resource(show_spinner="Loading the expert set…", max_entries=16)
+def _named_set(name: str, set_name: str, version: int):
+    from mic_core.teaching import load_set
+    return load_set(sets_dir() / set_name, dataset(name).config)
+
+
+def named_set(name: str, set_name: str):
+    """The saved set ``set_name`` (re-read when its file changes), or None after saying why
+    it cannot be used."""
+    from mic_core.teaching import SET_FILE, TeachingError, check_set_name
+    try:
+        path = sets_dir() / check_set_name(set_name) / SET_FILE
+        return _named_set(name, set_name, path.stat().st_mtime_ns if path.exists() else 0)
+    except TeachingError as exc:
+        st.warning(f"The expert set {set_name!r} cannot be used: {exc}",
+                   icon=":material/warning:")
+        return None
+
+
+def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]:
+    """The experts that compete: the chosen named set's, else the configuration's. Returns
+    them and a key for ``inversion`` ('' for the configuration's experts)."""
+    set_name = st.session_state.get("expert_set", "")
+    if set_name:
+        named = named_set(name, set_name)
+        if named is not None:
+            path = sets_dir() / set_name
+            return named.experts, f"{set_name}:{path.stat().st_mtime_ns}"
+        st.session_state["_choose_set"] = ""  # applied before the sidebar's next run
+    return experts_ui(name, train), ""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def set_classification(name: str, set_key: str, target: np.ndarray) -> Classification:
+    """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
+    set_name, version = set_key.rsplit(":", 1)
+    return classify(_named_set(name, set_name, int(version)).experts, target[None],
+                    rule=default_rule(name), standardiser=dataset(name).standardiser,
+                    record="full")
 
 # --- network inversion (issue 13) ----------------------------------------------------------
 
@@ -286,3 +366,78 @@ def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.nd
     from mic_core.single.landscape import compare_slices
     return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
                           true_class, kind, start=start, resolution=25)
+
+
+@st.cache_resource(show_spinner="Measuring what the experts already claim…", max_entries=16)
+def usability_limits(name: str, train: TrainConfig, set_key: str):
+    """The Teach page's usability thresholds for the competing experts (computed once per
+    expert set: ~100 training-pool inversions)."""
+    from mic_core.teaching import usability_limits as limits
+    if set_key:
+        set_name, version = set_key.rsplit(":", 1)
+        experts = _named_set(name, set_name, int(version)).experts
+    else:
+        experts = _experts(name, train)
+    return limits(experts, dataset(name))
+
+
+# --- style memory (issue 12) ---------------------------------------------------------------
+STYLE_TRAINING_GUESS_SECONDS = {"characters": 60.0, "mnist": 60.0}  # four types per class
+
+def style_config(name: str, training: str):
+    """The style memory of a data set: trained on the whole pool ("full") or on the experts'
+    four types per class ("clustered" or "random"), seed 42."""
+    from mic_core.style_memory import default_style_config
+    return default_style_config(name, None if training == "full" else training)
+
+
+@st.cache_resource(show_spinner="Loading the style memory…", max_entries=6)
+def _style_memory(name: str, training: str):
+    from mic_core.style_memory import load_or_train_style_memory
+    return load_or_train_style_memory(dataset(name), style_config(name, training))
+
+
+def style_memory_ui(name: str, training: str):
+    """The style memory (shared, never mutated). One never trained is queued on the server's
+    training queue like experts are, with a progress bar; a refusal stops the page."""
+    from mic_core.style_memory import find_style_memory, load_or_train_style_memory
+    from mic_core.style_memory.store import file_name as style_file_name
+    data, config = dataset(name), style_config(name, training)
+    path = find_style_memory(data.config, config)
+    if path is None:
+        queue = training_queue()
+
+        def work(progress):
+            return load_or_train_style_memory(
+                data, config, progress=lambda p: progress(p.step / p.steps, p.seconds_left))
+        try:
+            ticket = queue.request(style_file_name(data.config, config),
+                                   f"{name} style memory", work,
+                                   estimate_seconds=STYLE_TRAINING_GUESS_SECONDS[name])
+        except TrainingRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.stop()
+        bar = st.progress(0.0, text="Asking for a training of this style memory…")
+        while not ticket.wait(0.5):
+            status = queue.status(ticket)
+            bar.progress(status.fraction, text=status.describe())
+        bar.empty()
+        if ticket.state == "failed":
+            st.error(queue.status(ticket).describe(), icon=":material/error:")
+            st.stop()
+        path = find_style_memory(data.config, config)
+    if path is not None:
+        mark_used(path)
+    return _style_memory(name, training)
+
+
+@st.cache_data(show_spinner="Classifying the held-out samples…", max_entries=6)
+def style_evaluation(name: str, training: str):
+    """The style memory on the protocol's held-out samples: (indices into the test set,
+    StyleEvaluation, styles (n, n_style))."""
+    from mic_core.style_memory import evaluate_style_memory
+    from mic_core.style_memory.experiments import test_indices
+    data, model = dataset(name), _style_memory(name, training)
+    chosen = test_indices(name)
+    X, y = data.X_test[chosen], data.y_test[chosen]
+    return chosen, evaluate_style_memory(model, X, y), model.style(X)

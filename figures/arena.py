@@ -1,29 +1,29 @@
 """Plotly figures of MIC Studio: records and experts in, figures out (no Streamlit here).
 
-The arena figure holds every linked view of one inversion — the race, the live error heat
-map, every expert's reconstruction, the selected expert's reconstruction and mixture
-weights — with one animation frame per iteration, so playback runs in the browser.
+The arena (``arena_spec``) holds every linked view of one classification — the race, the
+live error heat map, every expert's reconstruction, the selected expert's reconstruction and
+mixture weights — as compact data for the arena player (``arena_player.html``), which draws
+each position with plotly.js in the browser: one playback clock, no frames built here.
 """
 from __future__ import annotations
 
 import base64
-import io
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
-from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from mic_core import InversionRecord
 
-__all__ = ["arena_figure", "shapes_figure", "training_curve_figure", "matrix_figure",
+__all__ = ["types_card_figure", "arena_spec", "arena_layout", "arena_html", "colour_key", "shapes_figure", "training_curve_figure", "matrix_figure",
            "iterations_figure"]
 
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
 TARGET = "rgba(40, 40, 40, 0.35)"
-HEAT = "Viridis_r"  # low error = bright
-FRAME_MS = 150  # playback: about 6.7 frames per second
+HEAT = "Viridis_r"  # low error = bright (plotly.js: "Viridis" with reversescale)
+FRAME_MS = 150  # plotly animations of other systems' figures: about 6.7 frames per second
 
 
 def _is_image(record: InversionRecord) -> bool:
@@ -31,38 +31,9 @@ def _is_image(record: InversionRecord) -> bool:
 
 
 def _grid(n_experts: int):
-    """(columns, rows) of the small multiples."""
-    cols = 10 if n_experts > 10 else n_experts
+    """(columns, rows) of the small multiples: at most three rows."""
+    cols = int(np.ceil(n_experts / 3)) if n_experts > 10 else int(np.ceil(n_experts / 2))
     return cols, int(np.ceil(n_experts / cols))
-
-
-def _race(errors, names, true_index):
-    """Bars at numeric ranks (the leader on top), so that frames can move them smoothly."""
-    rank = np.empty(len(errors), dtype=int)
-    rank[np.argsort(errors)] = np.arange(len(errors))
-    leader = int(np.argmin(errors))
-    colors = [LEADER if i == leader else TRUE if i == true_index else OTHER
-              for i in range(len(errors))]
-    labels = [f"{n} ✓" if i == true_index else n for i, n in enumerate(names)]
-    return dict(x=errors, y=-rank, text=labels, marker=dict(color=colors),
-                customdata=np.arange(len(errors)).reshape(-1, 1))
-
-
-def _curtain(current: int, n_iterations: int, n_experts: int) -> dict:
-    """A white veil over the heat map's iterations after ``current``."""
-    left, right, top = current + 0.5, n_iterations - 0.5, n_experts - 0.5
-    return dict(x=[left, right, right, left, left], y=[-0.5, -0.5, top, top, -0.5])
-
-
-def _heat_image(values: np.ndarray, lo: float, hi: float) -> str:
-    """(rows, cols) values -> a PNG data URI in the heat map's colours, row 0 at the bottom."""
-    scaled = (values - lo) / max(hi - lo, 1e-12)
-    palette = np.array([[int(c) for c in color[4:-1].split(",")] for color in
-                        sample_colorscale(HEAT, np.linspace(0, 1, 256), colortype="rgb")])
-    pixels = palette[np.round(scaled * 255).astype(int)][::-1].astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _shape_trace(sequence, image: bool, line=None, customdata=None, **common):
@@ -72,123 +43,6 @@ def _shape_trace(sequence, image: bool, line=None, customdata=None, **common):
                           **common)
     return go.Scatter(x=sequence[:, 0], y=sequence[:, 1], mode="lines", line=line,
                       customdata=customdata, **common)
-
-
-def arena_figure(record: InversionRecord, n: int = 0, selected: int | None = None,
-                 true_index: int | None = None, iteration: int | None = None,
-                 winner: int | None = None) -> go.Figure:
-    """Every linked view of target ``n``'s inversion, animated over its iterations.
-
-    ``winner``: the decided winner (``classify.Classification.winners``); ``selected``: the
-    expert shown large (the winner by default); ``iteration``: the frame shown first (the last
-    by default).
-    """
-    names = list(record.class_names)
-    E, I = record.errors.shape[1], record.errors.shape[2]
-    errors, weights, recon = record.errors[n], record.mixture_weights[n], record.reconstructions[n]
-    target = record.targets[n]
-    image = _is_image(record)
-    if winner is None:
-        raise ValueError("arena_figure needs the decided winner (Classification.winners)")
-    selected = winner if selected is None else selected
-    current = I - 1 if iteration is None else int(np.clip(iteration, 0, I - 1))
-    cols, rows = _grid(E)
-
-    specs = [[{"rowspan": 2, "colspan": 3}, None, None, {"rowspan": 2, "colspan": 4}, None, None,
-              None, {"colspan": cols - 7}] + [None] * (cols - 8),
-             [None] * 7 + [{"colspan": cols - 7}] + [None] * (cols - 8)]
-    specs += [[{} for _ in range(cols)] for _ in range(rows)]
-    titles = ["the race: error of every expert", "error heat map (experts × iterations)",
-              f"selected: {names[selected]}", "its mixture weights"] + names
-    fig = make_subplots(rows=2 + rows, cols=cols, specs=specs, subplot_titles=titles,
-                        row_heights=[0.3, 0.3] + [0.4 / rows] * rows,
-                        vertical_spacing=0.07, horizontal_spacing=0.02)
-
-    # the race, the heat map, the selected expert: traces 0..3 change per frame
-    fig.add_trace(go.Bar(orientation="h", name="error", textposition="outside",
-                         cliponaxis=False, hovertemplate="%{text}: %{x:.4f}<extra></extra>",
-                         **_race(errors[:, current], names, true_index)), row=1, col=1)
-    # the heat map is an image under the axes (a heat-map or bar trace vanishes when frames
-    # move other traces in place), veiled after the current iteration by a moving curtain
-    log_errors = np.log10(np.maximum(errors, 1e-6))
-    lo, hi = float(log_errors.min()), float(log_errors.max())
-    fig.add_trace(go.Scatter(mode="lines", fill="toself", fillcolor="rgba(255,255,255,0.9)",
-                             line=dict(color=LEADER, width=1.5), hoverinfo="skip",
-                             **_curtain(current, I, E)), row=1, col=4)
-    fig.add_layout_image(source=_heat_image(log_errors, lo, hi), x=-0.5, y=E - 0.5, sizex=I,
-                         sizey=E, xanchor="left", yanchor="top", sizing="stretch",
-                         layer="below", row=1, col=4)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip",
-                             marker=dict(color=[lo, hi], cmin=lo, cmax=hi, colorscale=HEAT,
-                                         showscale=True, colorbar=dict(len=0.3, y=0.85,
-                                                                       title="log₁₀ error"))),
-                  row=1, col=4)
-    fig.add_trace(_shape_trace(recon[selected, current], image, name="reconstruction",
-                               line=dict(color=SELECTED, width=3)), row=1, col=8)
-    fig.add_trace(go.Bar(x=[f"type {k + 1}" for k in range(weights.shape[2])],
-                         y=weights[selected, current], marker_color=SELECTED, name="mixture weights",
-                         hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=2, col=8)
-    # every expert's reconstruction: traces 4..4+E-1
-    for e in range(E):
-        color = LEADER if e == winner else TRUE if e == true_index else "#555"
-        fig.add_trace(_shape_trace(recon[e, current], image, name=names[e],
-                                   customdata=np.full(len(recon[e, current]), e),
-                                   line=dict(color=color, width=2),
-                                   hovertemplate=f"{names[e]}<extra></extra>"),
-                      row=3 + e // cols, col=1 + e % cols)
-    # the target behind the reconstructions (static)
-    if not image:
-        fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines", name="target",
-                                 line=dict(color=TARGET, width=6)), row=1, col=8)
-        for e in range(E):
-            fig.add_trace(go.Scatter(x=target[:, 0], y=target[:, 1], mode="lines",
-                                     line=dict(color=TARGET, width=4), showlegend=False,
-                                     hoverinfo="skip"), row=3 + e // cols, col=1 + e % cols)
-
-    fig.data = (fig.data[0], fig.data[2], fig.data[1]) + fig.data[3:]  # curtain over the map
-    changing = [0, 2, 3, 4] + list(range(5, 5 + E))
-    frames = []
-    for i in range(I):
-        data = [go.Bar(**_race(errors[:, i], names, true_index)),
-                go.Scatter(**_curtain(i, I, E)),
-                _shape_trace(recon[selected, i], image), go.Bar(y=weights[selected, i])]
-        data += [_shape_trace(recon[e, i], image) for e in range(E)]
-        frames.append(go.Frame(data=data, traces=changing, name=str(i)))
-    fig.frames = frames
-    redraw = image  # heat-map traces need a full redraw; lines and bars can move in place
-
-    steps = [dict(method="animate", label=str(i),
-                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=redraw),
-                                       transition=dict(duration=0))]) for i in range(I)]
-    fig.update_layout(
-        height=820, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
-        bargap=0.15, plot_bgcolor="white",
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.02, xanchor="left",
-                          yanchor="top", showactive=False, buttons=[
-                              dict(label="▶ play", method="animate",
-                                   args=[None, dict(frame=dict(duration=FRAME_MS, redraw=redraw),
-                                                    transition=dict(duration=0),
-                                                    fromcurrent=True, mode="immediate")]),
-                              dict(label="❚❚ pause", method="animate",
-                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
-                                                      mode="immediate")])])],
-        sliders=[dict(active=current, steps=steps, x=0.12, y=-0.02, len=0.88, yanchor="top",
-                      currentvalue=dict(prefix="iteration "), pad=dict(t=0))],
-    )
-    fig.update_yaxes(showticklabels=False, row=3, scaleanchor=None)
-    for r in range(3, 3 + rows):
-        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=r)
-        fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=r)
-    fig.update_xaxes(showticklabels=False, row=1, col=8)
-    fig.update_yaxes(showticklabels=False, row=1, col=8)
-    fig.update_yaxes(range=[0, 1], row=2, col=8)
-    fig.update_xaxes(title_text="iteration", title_standoff=2, range=[-0.5, I - 0.5],
-                     row=1, col=4)
-    fig.update_yaxes(tickvals=np.arange(E), ticktext=names, range=[-0.5, E - 0.5], showgrid=False,
-                     row=1, col=4)
-    fig.update_yaxes(showticklabels=False, range=[-E + 0.4, 0.6], row=1, col=1)
-    fig.update_xaxes(range=[0, float(errors.max()) * 1.15], row=1, col=1)
-    return fig
 
 
 def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figure:
@@ -212,8 +66,56 @@ def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figur
     for i in range(len(sequences)):  # letters keep their proportions
         suffix = "" if i == 0 else str(i + 1)
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+        fig.layout[f"yaxis{suffix}"].constrain = "domain"
+        fig.layout[f"xaxis{suffix}"].constrain = "domain"
     fig.update_layout(height=height, showlegend=False, margin=dict(l=5, r=5, t=30, b=5),
                       plot_bgcolor="white")
+    return fig
+
+
+def types_card_figure(types: np.ndarray, names, classes_per_row: int = 5,
+                      height: int | None = None) -> go.Figure:
+    """A reference card: how the data set writes each class, as the experts' types
+    ``types`` (E, K, T, 2) pen trajectories or (E, K, 28, 28) images, K per class side by
+    side, ``classes_per_row`` classes per row, on one square-scaled axis (fast to draw)."""
+    types = np.asarray(types, dtype=np.float64)
+    E, K = types.shape[:2]
+    image = types.shape[2:] == (28, 28)
+    rows = int(np.ceil(E / classes_per_row))
+    width = K + 0.6  # a class: its K types and a gap
+    fig = go.Figure()
+    annotations = []
+    if image:
+        cell = _DIGIT_CELL
+        z = np.full((rows * (cell + 10), classes_per_row * (K * cell + 12)), np.nan)
+        for e in range(E):
+            r0, c0 = (e // classes_per_row) * (cell + 10) + 10, \
+                (e % classes_per_row) * (K * cell + 12)
+            for k in range(K):
+                z[r0: r0 + 28, c0 + k * cell: c0 + k * cell + 28] = types[e, k]
+            annotations.append(dict(x=c0, y=r0 - 1, text=f"<b>{names[e]}</b>",
+                                    showarrow=False, xanchor="left", yanchor="bottom"))
+        fig.add_trace(go.Heatmap(z=z, colorscale="gray_r", zmin=0, zmax=1, showscale=False,
+                                 hoverinfo="skip"))
+        fig.update_yaxes(autorange="reversed")
+    else:
+        scale = 0.45 / max(np.abs(types).max(), 1e-9)
+        xs, ys = [], []
+        for e in range(E):
+            col, row = e % classes_per_row, e // classes_per_row
+            for k in range(K):
+                x0, y0 = col * width + k + 0.5, -row * 1.35 - 0.6
+                xs += list(types[e, k, :, 0] * scale + x0) + [None]
+                ys += list(types[e, k, :, 1] * scale + y0) + [None]
+            annotations.append(dict(x=col * width + 0.05, y=-row * 1.35 - 0.02,
+                                    text=f"<b>{names[e]}</b>", showarrow=False,
+                                    xanchor="left", yanchor="bottom"))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
+                                 line=dict(color=TRUE, width=2)))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_layout(height=height or 90 * rows + 20, showlegend=False, annotations=annotations,
+                      margin=dict(l=4, r=4, t=4, b=4), plot_bgcolor="white", dragmode=False)
     return fig
 
 
@@ -275,3 +177,224 @@ def iterations_figure(frame) -> go.Figure:
     fig.update_layout(barmode="group", height=330, yaxis=dict(title="accuracy", range=[0, 1]),
                       margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h"))
     return fig
+
+
+# --- the arena player: compact data for one playback clock in the browser -------------------
+
+PLAYER_HTML = Path(__file__).resolve().parent / "arena_player.html"
+STYLE = {"leader": LEADER, "true": TRUE, "other": OTHER, "selected": SELECTED,
+         "target": "rgba(40, 40, 40, 0.30)", "heat": "Viridis"}  # reversed in the player
+NORMAL_HEIGHT, PRESENTATION_HEIGHT = 500, 500
+NORMAL_FONT, PRESENTATION_FONT = 12, 18  # figure text in px (presentation: >= 16)
+GRID_COLUMNS = 10
+_DIGIT_CELL = 29  # a digit image (28 px) and one pixel of gap in the small multiples
+
+
+def _quantise(values: np.ndarray, image: bool) -> dict:
+    """Float arrays -> base64 integers (uint8 for digit images in [0, 1], int16 otherwise)
+    with the scale and offset that restore them: a fifth of the size of JSON numbers."""
+    values = np.asarray(values, dtype=np.float64)
+    if image:
+        q = np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.uint8)
+        scale, offset, dtype = 1 / 255, 0.0, "uint8"
+    else:
+        lo, hi = float(values.min()), float(values.max())
+        offset, scale = (hi + lo) / 2, max(hi - lo, 1e-9) / 65000
+        q = np.round((values - offset) / scale).astype("<i2")
+        dtype = "int16"
+    return {"b64": base64.b64encode(q.tobytes()).decode(), "scale": scale, "offset": offset,
+            "dtype": dtype, "shape": list(values.shape)}
+
+
+def _panel_title(x: float, y: float, size: int, text: str = "") -> dict:
+    return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="left",
+                yanchor="bottom", showarrow=False, font=dict(size=size))
+
+
+def colour_key(presentation: bool = False, image: bool = False) -> str:
+    """The figure's colour key (an annotation inside the figure)."""
+    def swatch(color, mark="■"):
+        return f"<span style='color:{color}'>{mark}</span>"
+    drawing = "" if image else f"   {swatch('rgba(40,40,40,0.55)', '━')} the drawing"
+    return (f"{swatch(LEADER)} leader; at the end, the winner   {swatch(TRUE)} true class   "
+            f"{swatch(SELECTED, '□')} selected expert{drawing}")
+
+
+@lru_cache(maxsize=32)
+def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: bool,
+                 n_types: int = 4) -> dict:
+    """The player's plotly layout for E experts (cached: it depends on the shape only).
+
+    Axes: x/y the race, x2/y2 the error heat map, x3/y3 the selected expert (square: pen
+    paths keep their proportions, digit images their square pixels), x4/y4 its mixture
+    weights, x5/y5 every expert's reconstruction. Presentation mode keeps the race and the
+    selected expert, with figure text of ``PRESENTATION_FONT`` px.
+    """
+    E, I = len(names), n_iterations
+    font = PRESENTATION_FONT if presentation else NORMAL_FONT
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    square = dict(hidden, scaleanchor=None, constrain="domain")
+    layout = dict(
+        height=PRESENTATION_HEIGHT if presentation else NORMAL_HEIGHT,
+        margin=dict(l=8, r=8, t=30, b=22), showlegend=False, plot_bgcolor="white",
+        paper_bgcolor="white", font=dict(size=font), bargap=0.18, dragmode=False,
+        hoverlabel=dict(font=dict(size=font)), uirevision="arena",
+        xaxis=dict(domain=[0, 0.44] if presentation else [0, 0.27], showticklabels=False,
+                   showgrid=True, gridcolor="#eef1f4", zeroline=False, fixedrange=True,
+                   type="log"),
+        yaxis=dict(domain=[0, 0.92], range=[-E + 0.4, 0.6], **hidden),
+        xaxis3=dict(square, domain=[0.54, 1] if presentation else [0.32, 0.6]),
+        yaxis3=dict(square, domain=[0, 0.92] if presentation else [0.42, 0.92],
+                    scaleanchor="x3", scaleratio=1),
+        annotations=[_panel_title(0, 1.0, font, colour_key(presentation, image))],
+    )
+    top = 0.925
+    titles = {"race": _panel_title(0, top, font),
+              "selected": _panel_title(0.54 if presentation else 0.32, top, font)}
+    if image:
+        layout["yaxis3"]["autorange"] = "reversed"
+    if not presentation:
+        small = font - 1
+        layout.update(
+            xaxis2=dict(domain=[0.7, 1], range=[-0.5, I - 0.5], showgrid=False,
+                        zeroline=False, fixedrange=True, tickfont=dict(size=small), nticks=6,
+                        ticks="outside", ticklen=3),
+            yaxis2=dict(domain=[0.5, 0.92], range=[-0.5, E - 0.5], tickvals=list(range(E)),
+                        ticktext=list(names), showgrid=False, zeroline=False,
+                        fixedrange=True, tickfont=dict(size=small if E <= 10 else 9)),
+            xaxis4=dict(domain=[0.32, 0.6], fixedrange=True, tickfont=dict(size=small),
+                        range=[-0.5, n_types - 0.5], tickvals=list(range(n_types)),
+                        ticktext=[f"type {k + 1}" for k in range(n_types)], showgrid=False,
+                        zeroline=False),
+            yaxis4=dict(domain=[0, 0.26], range=[0, 1], fixedrange=True, nticks=3,
+                        tickfont=dict(size=small)),
+            xaxis5=dict(square, domain=[0.67, 1]),
+            yaxis5=dict(square, domain=[0, 0.36], scaleanchor="x5", scaleratio=1),
+        )
+        cols, rows = _grid(E)
+        if image:
+            layout["xaxis5"]["range"] = [-0.5, cols * _DIGIT_CELL - 0.5]
+            layout["yaxis5"]["range"] = [rows * _DIGIT_CELL - 0.5, -0.5]
+            labels = [dict(x=(e % cols) * _DIGIT_CELL + 1, y=(e // cols) * _DIGIT_CELL + 1,
+                           xref="x5", yref="y5", text=n, showarrow=False, xanchor="left",
+                           yanchor="top", font=dict(size=small, color="#6b7280"))
+                      for e, n in enumerate(names)]
+        else:
+            layout["xaxis5"]["range"] = [0, cols]
+            layout["yaxis5"]["range"] = [-rows, 0]
+            labels = [dict(x=e % cols + 0.06, y=-(e // cols) - 0.04, xref="x5", yref="y5",
+                           text=n, showarrow=False, xanchor="left", yanchor="top",
+                           font=dict(size=small, color="#6b7280"))
+                      for e, n in enumerate(names)]
+        layout["annotations"] += [
+            _panel_title(0.67, top, font, "error heat map (bright: low)"),
+            _panel_title(0.32, 0.27, font, "its mixture weights"),
+            _panel_title(0.67, 0.37, font, "every expert (click one)")] + labels
+    for axis in [k for k in layout if k[1:5] == "axis"]:  # each x axis on its own y axis
+        other = ("y" if axis[0] == "x" else "x") + axis[5:]
+        layout[axis]["anchor"] = other
+    return {"layout": layout, "titles": titles}
+
+
+def _crop_words(crop) -> str:
+    if crop is None:
+        return "all of it"
+    start, end = (int(round(100 * float(c))) for c in crop)
+    if start == end == 0:
+        return "all of it"
+    return f"cut {start} % / {end} %"
+
+
+def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
+               selected: int | None = None, start: int = 0, autoplay: bool = False,
+               presentation: bool = False, fps: int = 8, loop: bool = False,
+               token: str = "") -> dict:
+    """Everything the arena player needs for target ``n`` of a classification record:
+    the layout (``arena_layout``) and compact data (errors, mixture weights, quantised
+    reconstructions, the deciding errors and, with free ends, the part of each final
+    reconstruction that was compared). Positions 0..I-1 are the inversion's iterations;
+    position I is the decision (the race ordered by the deciding errors).
+    """
+    record = classification.inversion
+    names = tuple(classification.class_names)
+    E, I = record.errors.shape[1], record.errors.shape[2]
+    errors = record.errors[n].astype(np.float64)
+    deciding = np.asarray(classification.deciding_errors[n], dtype=np.float64)
+    recon = record.reconstructions[n]
+    image = _is_image(record)
+    winner = int(classification.winners[n])
+    selected = winner if selected is None or not 0 <= selected < E else int(selected)
+    cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1])
+    log_errors = np.log10(np.maximum(errors, 1e-6))
+    crops = getattr(classification, "deciding_crops", None)
+    free_ends = classification.rule.name == "free ends" and not image
+    spec = dict(
+        token=token, names=list(names), E=E, I=I, image=image,
+        true_index=-1 if true_index is None else int(true_index), winner=winner,
+        plain_winner=int(np.argmin(errors[:, -1])), rule=classification.rule.name,
+        errors=np.round(errors, 6).tolist(), deciding=np.round(deciding, 6).tolist(),
+        weights=np.round(record.mixture_weights[n], 3).tolist(),
+        recon=_quantise(recon, image),
+        heat=dict(z=np.round(log_errors, 3).tolist(), lo=float(log_errors.min()),
+                  hi=float(log_errors.max()),
+                  customdata=np.repeat(np.arange(E)[:, None], I, axis=1).tolist()),
+        deciding_label="free ends" if free_ends else "final error",
+        kept=None, crop_words=None, start=int(np.clip(start, 0, I)), autoplay=bool(autoplay),
+        selected=selected, presentation=bool(presentation), fps=int(np.clip(fps, 1, 10)),
+        loop=bool(loop), layout=cached["layout"], panel_titles=cached["titles"],
+        config=dict(displayModeBar=False, responsive=True, doubleClick=False),
+        style=dict(STYLE, font=PRESENTATION_FONT if presentation else NORMAL_FONT),
+    )
+    # the race: one log-scaled range for every position (bars keep their scale; room for text)
+    both = np.concatenate([errors.ravel(), deciding])
+    lo, hi = float(np.log10(max(both.min(), 1e-6))), float(np.log10(max(both.max(), 1e-6)))
+    spec["layout"] = dict(spec["layout"], xaxis=dict(spec["layout"]["xaxis"],
+                                                     range=[lo - 0.3, hi + (hi - lo) * 0.45 + 0.3]))
+    cols, rows = _grid(E)
+    if image:
+        spec["grid"] = dict(cols=cols, rows=rows, boxes=[
+            dict(x0=(e % cols) * _DIGIT_CELL - 0.5, x1=(e % cols) * _DIGIT_CELL + 27.5,
+                 y0=(e // cols) * _DIGIT_CELL - 0.5, y1=(e // cols) * _DIGIT_CELL + 27.5)
+            for e in range(E)])
+        spec["target"] = None
+        spec["layout"] = dict(spec["layout"], xaxis3=dict(spec["layout"]["xaxis3"],
+                                                          range=[-0.5, 27.5]),
+                              yaxis3=dict(spec["layout"]["yaxis3"], range=[27.5, -0.5]))
+        return spec
+    target = record.targets[n].astype(np.float64)
+    spec["target"] = np.round(target, 4).tolist()
+    if free_ends and crops is not None:
+        kept = [classification.deciding_reconstruction(n, e) for e in range(E)]
+        spec["kept"] = [np.round(np.asarray(k, np.float64), 4).tolist() for k in kept]
+        spec["crop_words"] = [_crop_words(crops[n, e]) for e in range(E)]
+    # the selected panel: one square range holding the drawing and every reconstruction
+    reach = float(max(np.abs(recon).max(), np.abs(target).max())) * 1.05
+    spec["layout"] = dict(spec["layout"], xaxis3=dict(spec["layout"]["xaxis3"],
+                                                      range=[-reach, reach]),
+                          yaxis3=dict(spec["layout"]["yaxis3"], range=[-reach, reach]))
+    scale = 0.42 / reach
+    cx = [e % cols + 0.5 for e in range(E)]
+    cy = [-(e // cols) - 0.55 for e in range(E)]
+    tx, ty = [], []
+    for e in range(E):
+        tx += list(np.round(target[:, 0] * scale + cx[e], 4)) + [None]
+        ty += list(np.round(target[:, 1] * scale + cy[e], 4)) + [None]
+    spec["grid"] = dict(cols=cols, rows=rows, scale=scale, cx=cx, cy=cy, target_x=tx,
+                        target_y=ty, boxes=[dict(x0=e % cols + 0.03, x1=e % cols + 0.97,
+                                                 y0=-(e // cols) - 0.97, y1=-(e // cols) - 0.03)
+                                            for e in range(E)])
+    return spec
+
+
+def arena_html(spec: dict) -> str:
+    """The player as one standalone HTML file (plotly.js and the data inlined): the export.
+    Built only when someone downloads it."""
+    import json
+
+    import plotly
+    plotly_js = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text()
+    html = PLAYER_HTML.read_text()
+    data = json.dumps(dict(spec, autoplay=False)).replace("</", "<\\/")
+    return html.replace('<script src="plotly.min.js"></script>',
+                        f"<script>{plotly_js}</script>\n<script>window.ARENA_SPEC = {data};"
+                        f"</script>")

@@ -188,7 +188,7 @@ def exponentiated_step(mixture: np.ndarray, grad: np.ndarray, step_size: float) 
     ``mixture * exp(-step_size * grad)``, divided by its sum, along the last axis. Zero
     weights stay zero; the result lies on the simplex without any projection.
 
-    >>> exponentiated_step(np.array([0.5, 0.5]), np.array([0.0, np.log(3.0)]), 1.0).tolist()
+    >>> exponentiated_step(np.array([0.5, 0.5]), np.array([0.0, np.log(3.0)]), 1.0).round(6).tolist()
     [0.75, 0.25]
     """
     with np.errstate(divide="ignore"):

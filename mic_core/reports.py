@@ -348,3 +348,34 @@ def gallery(classification, expert: int) -> dict:
     return {"reconstructions": record.reconstructions[:, expert, -1],
             "mixture_weights": record.final_mixture_weights[:, expert],
             "winners": classification.winners}
+
+
+SYSTEM_METHODS = ("mic", "nn_mse", "nn_dtw", "forward_lstm", "style_memory",
+                  "forward_lstm_full", "style_memory_full")
+
+
+def methods_table(table: pd.DataFrame, methods=SYSTEM_METHODS) -> pd.DataFrame:
+    """Every method side by side on the low-data protocol: accuracy mean ± std over seeds
+    per (dataset, selection). MIC at its best-average noise setting; methods trained on the
+    whole training pool (``*_full``) have no selection and repeat in each row of their data
+    set."""
+    out = []
+    for dataset, selection in SETTINGS:
+        row = {"dataset": dataset, "selection": selection}
+        for method in methods:
+            if method == "mic":
+                means = noise_means(table, dataset, selection)
+                mic = _setting(table, dataset, selection, "mic")
+                if len(means):
+                    best = means.iloc[0]
+                    mic = mic[(mic["noise_in"] == best["noise_in"]) &
+                              (mic["noise_out"] == best["noise_out"])]
+                row[method] = _mean_std(mic["accuracy"])
+            elif method.endswith("_full"):
+                row[method] = _mean_std(table[(table["dataset"] == dataset) &
+                                              (table["method"] == method)]["accuracy"])
+            else:
+                row[method] = _mean_std(_setting(table, dataset, selection, method)["accuracy"])
+        if any(row[m] != "–" for m in methods):
+            out.append(row)
+    return pd.DataFrame(out)

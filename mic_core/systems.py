@@ -18,6 +18,7 @@ from types import ModuleType
 SYSTEMS = {
     "mic": "mic_core.mic_cli",  # Modular Inverse Classification: one expert per class
     "single": "mic_core.single.cli",  # one generator for all classes (issue 11)
+    "style": "mic_core.style_memory.cli",  # a classifier with a style memory (issue 12)
     "ssl": "mic_core.inversion_ssl.cli",  # network inversion, semi-supervised (issue 13)
 }
 COMMANDS = ("train", "classify", "evaluate")

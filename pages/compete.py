@@ -1,125 +1,225 @@
-"""Compete: draw a character (or pick a held-out one) and watch every expert invert it."""
+"""Compete: draw a character (or pick a held-out one) and watch every expert invert it.
+
+Thin page: widgets -> one classification record (``cached.classification``) -> the arena
+player (``figures.arena.arena_spec``, drawn in the browser with one playback clock).
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import streamlit as st
 
 import cached
-from widgets import drawing_ui, expert_set_ui
-from figures import arena_figure, shapes_figure
+from figures import arena_html, arena_spec, shapes_figure, types_card_figure
+from mic_core.fit_quality import fit_quality
+from widgets import arena_player, drawing_ui, expert_set_ui
+
+ERROR_MEANING = ("**Error** is how far an expert's reconstruction is from the character: the "
+                 "mean squared distance between them, point by point; lower is closer.")
+PRESENTATION_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+header[data-testid="stHeader"] { display: none; }
+.block-container { padding-top: 0.6rem !important; padding-bottom: 0 !important; }
+.block-container h2 { font-size: 2.2rem; }
+.block-container p, .block-container li { font-size: 1.15rem; }
+</style>"""
+COMPACT_CSS = """<style>
+.block-container { padding-top: 3.2rem !important; padding-bottom: 1rem !important; }
+</style>"""
+
+
+def header_ui() -> tuple[str, bool]:
+    """The input source and the presentation toggle."""
+    state = st.session_state
+    source = st.segmented_control(
+        "Input", ["Draw", "Held-out sample"], key="input_source", label_visibility="collapsed",
+        default="Held-out sample" if state["sample"] >= 0 else "Draw")
+    present = st.toggle("Presentation mode", value=bool(state["present"]),
+                             key="_present_toggle",
+                             help="Canvas, verdict and race on one projector screen; large "
+                                  "text. Keys: left and right arrows step, space plays.")
+    state["present"] = int(present)
+    return source or "Draw", present
+
 
 def sample_ui(data) -> tuple[np.ndarray, int]:
-    """A held-out sample: random, or by class. Returns (target, true class)."""
-    cols = st.columns([2, 1, 1])
+    """A held-out sample: random, or by class, shown large. Returns (target, true class)."""
+    state = st.session_state
     names = ["any class"] + list(data.class_names)
-    wanted = cols[0].selectbox("Class", names, key="sample_class")
-    if cols[1].button("🎲 Random sample", use_container_width=True):
+    if state["sample_class"] not in names:
+        state["sample_class"] = "any class"
+    wanted = st.selectbox("Class", names, key="sample_class")
+    cols = st.columns([1, 1], vertical_alignment="bottom")
+    if cols[0].button("Random", icon=":material/casino:", use_container_width=True,
+                      help="A random held-out sample of the chosen class"):
         pool = np.arange(len(data.y_test)) if wanted == "any class" else \
             np.flatnonzero(data.y_test == data.class_names.index(wanted))
-        st.session_state["sample"] = int(np.random.default_rng().choice(pool))
-        st.session_state["iteration"] = -1
-        st.session_state["expert"] = -1
-    cols[2].number_input("Sample", 0, len(data.y_test) - 1, key="sample",
+        state["sample"] = int(np.random.default_rng().choice(pool))
+    cols[1].number_input("Sample", 0, len(data.y_test) - 1, key="sample",
                          help="Index into the held-out test set")
-    i = int(st.session_state["sample"])
-    return data.X_test[i], int(data.y_test[i])
+    i = int(state["sample"])
+    target, truth = data.X_test[i], int(data.y_test[i])
+    st.plotly_chart(shapes_figure([target], [f"held-out sample {i}: a {data.class_names[truth]}"],
+                                  height=300), key="sample_view",
+                    config={"displayModeBar": False, "staticPlot": True})
+    return target, truth
 
 
-def selected_expert(names, winner: int) -> int:
-    """The expert shown large: clicked in a view, or chosen here; the winner by default."""
-    event = st.session_state.get("arena")
-    if event and event.get("selection", {}).get("points"):
-        point = event["selection"]["points"][0]
-        custom = point.get("customdata")
-        if custom is not None:
-            st.session_state["expert"] = int(np.ravel(custom)[0])
-    current = int(st.session_state["expert"])
-    options = list(range(len(names)))
-    chosen = st.selectbox("Selected expert", options, index=current if current >= 0 else winner,
-                          format_func=lambda e: f"{names[e]}" + (" (winner)" if e == winner else ""))
-    st.session_state["expert"] = chosen
-    return chosen
+def reference_card_ui(experts, noun: str) -> None:
+    """How the data set writes each character: the experts' types."""
+    with st.popover(f"How the data set writes each {noun}", icon=":material/menu_book:",
+                    use_container_width=True):
+        st.caption(f"Each expert learnt its {noun} from these four examples (its types). "
+                   "Upright print letters differ from this cursive data: draw them like this.")
+        st.plotly_chart(types_card_figure(experts.types, list(experts.class_names)),
+                        key="reference_card", config={"displayModeBar": False,
+                                                      "staticPlot": True})
 
 
-def export_ui(record, fig) -> None:
-    """Downloads of the classification record (the same winner as the page)."""
+def verdict_ui(record, names, truth, quality, present: bool) -> None:
+    winner = int(record.winners[0])
+    plain = int(np.argmin(record.reconstruction_errors[0]))
+    size = "##" if present else "###"
+    if not quality.fits:
+        st.markdown(f"{size} No expert fits")
+        st.warning(quality.sentence + f" The closest would be **{names[winner]}**.",
+                   icon=":material/help:")
+        return
+    verdict = f"{size} The winner: **{names[winner]}**"
+    if truth is not None:
+        verdict += " :material/check_circle:" if truth == winner else \
+            f" :material/cancel: (the sample is a **{names[truth]}**)"
+    st.markdown(verdict)
+    if present:
+        st.markdown(quality.sentence)
+        return
+    note = "" if plain == winner else (
+        f" Decided with free ends (a letter may leave out its connecting strokes); by the "
+        f"plain reconstruction error, {names[plain]} would lead.")
+    kind = "letters" if st.session_state["dataset"] == "characters" else "digits"
+    st.caption(quality.sentence + note + f" Experts: {kind}, "
+               f"{st.session_state['selection']} types, seed {st.session_state['seed']} "
+               f"(sidebar, top left).")
+
+
+def new_target(token: str) -> bool:
+    """A new target resets the selected expert and the playback; the first target of a
+    session keeps what the URL asked for. Returns whether to play from the start."""
+    state = st.session_state
+    last = state.get("_last_token")
+    state["_last_token"] = token
+    if last == token:
+        return False
+    if last is not None or state["iteration"] < 0:
+        state["expert"], state["iteration"] = -1, 0
+        return True
+    return False
+
+
+def apply_report(report, token: str) -> None:
+    """The player's report (a click on an expert, a paused position) into the state, once."""
+    state = st.session_state
+    if not report or report.get("token") != token or report == state.get("_applied_report"):
+        return
+    state["_applied_report"] = report
+    state["expert"] = int(report.get("selected", state["expert"]))
+    state["iteration"] = int(report.get("position", state["iteration"]))
+    state["fps"] = int(min(10, max(1, int(report.get("fps", state["fps"])))))
+    state["loop"] = int(bool(report.get("loop", state["loop"])))
+
+
+def _choose_expert() -> None:
+    st.session_state["expert"] = int(st.session_state["_selected_widget"])
+
+
+def selected_ui(names, selected: int, winner: int) -> int:
+    """The selected expert as a select box (the same state as a click in the player)."""
+    st.session_state["_selected_widget"] = selected
+    st.selectbox("Selected expert", range(len(names)), key="_selected_widget",
+                 on_change=_choose_expert,
+                 format_func=lambda e: names[e] + (" (winner)" if e == winner else ""),
+                 help="Or click an expert in the race, the heat map or the small "
+                      "reconstructions")
+    return selected
+
+
+def export_ui(record, spec, quality) -> None:
+    def record_json():
+        return json.dumps({**record.to_dict(0), "fit": {"label": quality.label,
+                                                         "percentile": quality.percentile,
+                                                         "fits": quality.fits}})
     cols = st.columns(3)
-    cols[0].download_button("Record as JSON", json.dumps(record.to_dict(0)),
-                            file_name="classification.json", mime="application/json")
-    cols[1].download_button("Errors and weights as CSV", record.to_csv(0),
-                            file_name="classification.csv", mime="text/csv")
-    cols[2].download_button("Figure as HTML", fig.to_html(include_plotlyjs=True, auto_play=False),
-                            file_name="arena.html", mime="text/html")
+    cols[0].download_button("Record (JSON)", record_json, file_name="classification.json",
+                            mime="application/json", icon=":material/data_object:",
+                            on_click="ignore", use_container_width=True)
+    cols[1].download_button("Errors (CSV)", lambda: record.to_csv(0),
+                            file_name="classification.csv", mime="text/csv",
+                            icon=":material/table:", on_click="ignore",
+                            use_container_width=True)
+    cols[2].download_button("Player (HTML)", lambda: arena_html(spec), file_name="arena.html",
+                            mime="text/html", icon=":material/movie:", on_click="ignore",
+                            use_container_width=True)
 
 
 cached.init_state()
+state = st.session_state
 expert_set_ui()
-st.title("Compete")
-data = cached.dataset(st.session_state["dataset"])
+data = cached.dataset(state["dataset"])
 train = cached.train_config()
-experts = cached.experts_ui(data.name, train)
+experts, set_key = cached.competing_experts_ui(data.name, train)
+thresholds = cached.fit_thresholds(data.name, train)
+noun = "digit" if data.name == "mnist" else "letter"
 
-source = st.segmented_control("Input", ["Draw", "Held-out sample"], default="Draw"
-                              if st.session_state["sample"] < 0 else "Held-out sample",
-                              key="input_source")
-left, right = st.columns([1, 1.6], gap="large")
+left, right = st.columns([1, 2.4] if not st.session_state["present"] else [1, 2.2],
+                         gap="medium")
 with left:
+    source, present = header_ui()
+    st.markdown(PRESENTATION_CSS if present else COMPACT_CSS, unsafe_allow_html=True)
     truth = None
     if source == "Draw":
-        st.session_state["sample"] = -1
-        target = drawing_ui(data)
+        state["sample"] = -1
+        target = drawing_ui(data, thresholds.straightness)
+        reference_card_ui(experts, noun)
     else:
-        if st.session_state["sample"] < 0:
-            st.session_state["sample"] = 0
+        if state["sample"] < 0:
+            state["sample"] = 0
         target, truth = sample_ui(data)
-cached.sync_url()
 if target is None:
+    cached.sync_url()
     st.stop()
 
-# the one decision record (mic_core.classify): the CLI, the evaluation and the exports read
-# the same (free ends for pen trajectories, plain for MNIST)
-record = cached.classification(data.name, train, np.ascontiguousarray(target, np.float32))
+record = (cached.set_classification(data.name, set_key, np.ascontiguousarray(target, np.float32))
+          if set_key else cached.classification(data.name, train, target))
 names = list(record.class_names)
-deciding = record.deciding_errors[0]
-winner_index = int(record.winners[0])
-winner = names[winner_index]
+winner = int(record.winners[0])
+quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
+token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}".encode()
+                     ).hexdigest()[:16]
+autoplay = new_target(token)
+apply_report(state.get("arena_player"), token)
+with left:
+    if not present:
+        st.caption(ERROR_MEANING)
+last = record.inversion.errors.shape[2]  # positions 0..last-1 iterations, last the decision
 with right:
-    verdict = f"## The winner: **{winner}**"
-    if truth is not None:
-        verdict += " ✓" if names[truth] == winner else f" (the sample is a **{names[truth]}**)"
-    st.markdown(verdict)
-    ranking = np.argsort(deciding)[:3]
-    plain = int(record.plain_winners[0])
-    note = "" if plain == winner_index else (
-        f" Decided with free ends (a letter drawn without its connecting strokes): by the "
-        f"plain reconstruction error, {names[plain]} would lead.")
-    st.caption("Closest: " + ", ".join(f"{names[e]} ({deciding[e]:.4f})" for e in ranking) +
-               "." + note + " Press ▶ play under the figure to watch the 50 iterations; "
-               "click an expert to select it.")
-    selected = selected_expert(names, winner_index)
-    st.plotly_chart(shapes_figure(experts.types[selected],
-                                  [f"type {k + 1}" for k in range(experts.config.n_types)],
-                                  height=160), key="types")
-
-key = cached.target_key(target)
-if st.session_state.get("_last_target") != key:  # a new target: the race starts from the start
-    st.session_state["_last_target"] = key
-    if st.session_state.get("_seen_target"):
-        st.session_state["iteration"] = 0
-    st.session_state["_seen_target"] = True
-last = record.inversion.errors.shape[2] - 1
-steps = st.columns([1, 1, 6])
-if steps[0].button("◀ step back", use_container_width=True):
-    st.session_state["iteration"] = max(0, int(st.session_state["iteration"]) - 1)
-if steps[1].button("step forward ▶", use_container_width=True):
-    st.session_state["iteration"] = min(last, max(0, int(st.session_state["iteration"])) + 1)
-iteration = min(last, max(0, int(st.session_state["iteration"])))
-steps[2].caption(f"Shown from iteration {iteration}; ▶ play and the slider under the figure run "
-                 f"in your browser.")
+    verdict_ui(record, names, truth, quality, present)
+    selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
+    spec = arena_spec(record, 0, true_index=truth, selected=selected,
+                      start=last if state["iteration"] < 0 else int(state["iteration"]),
+                      autoplay=autoplay, presentation=present, fps=int(state["fps"]),
+                      loop=bool(state["loop"]), token=token)
+    arena_player(spec)
+    if not present:
+        cols = st.columns([1, 2.2], vertical_alignment="top")
+        with cols[0]:
+            selected_ui(names, selected, winner)
+        with cols[1]:
+            st.plotly_chart(shapes_figure(experts.types[selected],
+                                          [f"{names[selected]}: type {k + 1}"
+                                           for k in range(experts.config.n_types)],
+                                          height=130), key="types",
+                            config={"displayModeBar": False, "staticPlot": True})
+        export_ui(record, spec, quality)
 cached.sync_url()
-fig = arena_figure(record.inversion, 0, selected, truth, iteration, winner=winner_index)
-st.plotly_chart(fig, key="arena", on_select="rerun", selection_mode="points",
-                config={"displayModeBar": False})
-export_ui(record, fig)

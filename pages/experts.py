@@ -21,15 +21,19 @@ cached.sync_url()
 
 data = cached.dataset(st.session_state["dataset"])
 train = cached.train_config()
-if find_experts(data.config, train) is None:
-    st.info(f"These experts are not trained yet ({train.steps} training steps; about a minute "
-            f"for letters).")
-    if not st.button("Train them now", type="primary"):
+if not st.session_state["expert_set"] and find_experts(data.config, train) is None:
+    note = st.empty()  # the note and its button go once the experts are trained
+    with note.container():
+        st.info(f"These experts are not trained yet ({train.steps} training steps; about a "
+                f"minute for letters).", icon=":material/hourglass_empty:")
+        train_now = st.button("Train them now", type="primary", icon=":material/model_training:")
+    if not train_now:
         st.stop()
-experts = cached.experts_ui(data.name, train)
+    note.empty()
+experts, _ = cached.competing_experts_ui(data.name, train)
 errors = type_errors(experts)
-st.success(f"{experts.n_experts} experts; the largest error on a type is {errors.max():.4f} "
-           f"(mean {errors.mean():.4f}).")
+st.success(f"{experts.n_experts} experts; the largest error on a type is {errors.max():.3g} "
+           f"(mean {errors.mean():.3g}).", icon=":material/check_circle:")
 
 names = list(experts.class_names)
 e = st.selectbox("Expert", range(len(names)), format_func=lambda i: names[i], key="experts_page_expert")
@@ -38,7 +42,7 @@ st.subheader(f"Expert {names[e]}: its four types, and what it generates for each
 st.plotly_chart(shapes_figure(experts.types[e], [f"type {k + 1}" for k in range(K)], height=180),
                 key="types")
 generated = experts.generate_types()[e]
-st.plotly_chart(shapes_figure(generated, [f"from one-hot {k + 1} (error {errors[e, k]:.4f})"
+st.plotly_chart(shapes_figure(generated, [f"from one-hot {k + 1} (error {errors[e, k]:.3g})"
                                           for k in range(K)], height=180), key="generated")
 
 st.subheader("Explore the latent space")

@@ -15,7 +15,7 @@ with st.expander("1 · An expert learns to draw four examples of its class", exp
         "later inputs are zero. After training, the vector `(1, 0, 0, 0)` makes the expert "
         "draw type 1, and a mixture such as `(0.5, 0.5, 0, 0)` makes it draw something in "
         "between. Noise on the input during training makes these in-between drawings smooth.")
-    st.page_link("pages/experts.py", label="See the experts and mix their types", icon="🧠")
+    st.page_link("pages/experts.py", label="See the experts and mix their types", icon=":material/psychology:")
 
 with st.expander("2 · To classify, every expert searches for its best mixture"):
     st.markdown(
@@ -33,16 +33,19 @@ with st.expander("3 · The expert that gets closest wins"):
         "further away. People draw a single letter without the connecting strokes that the "
         "cursive training samples carry; the decision therefore lets each expert's drawing "
         "drop up to a quarter of its path at either end, at a small price per cut.")
-    st.page_link("pages/compete.py", label="Draw a letter and watch the race", icon="🏁")
+    st.page_link("pages/compete.py", label="Draw a letter and watch the race",
+                 icon=":material/sports_score:")
 
 with st.expander("4 · What the figures on Compete show"):
     st.markdown(
         "- **The race**: every expert's error at the current iteration, sorted; the leader in "
-        "red, the true class (for a held-out sample) marked ✓ in blue.\n"
+        "red, the true class (for a held-out sample) in blue. The last position is the "
+        "decision: the errors that decide (with free ends for letters), the winner on top.\n"
         "- **The heat map**: experts × iterations, filled up to the current iteration.\n"
-        "- **All reconstructions**: every expert's attempt over the target (grey).\n"
-        "- **The selected expert**: its reconstruction, large, and its mixture weights over "
-        "its four types, shown above the figure.")
+        "- **All reconstructions**: every expert's attempt over the drawing (grey).\n"
+        "- **The selected expert**: its reconstruction, large, over the drawing, and its "
+        "mixture weights over its four types; at the decision, the part of it that was "
+        "compared. Click any expert to select it; ← → step, space plays.")
 
 st.caption("Method: Hobbhahn (2019), *Modular Inverse Classification using Generative Models*; "
            "ESANN 2020, *Sequence Classification using Ensembles of Recurrent Generative "

@@ -1,4 +1,6 @@
 """Every page of the app under streamlit's AppTest; the Compete page with injected input."""
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,15 @@ def test_digits_work_too():
     assert any("The winner" in m.value for m in at.markdown)
 
 
+def _spec(at) -> dict:
+    """The arena player's data as the page sent it to the browser."""
+    return json.loads(at.get("component_instance")[0].proto.json_args)["spec"]
+
+
+def _winner(at) -> str:
+    return [m.value for m in at.markdown if "The winner" in m.value][0].split("**")[1]
+
+
 def test_the_url_reproduces_the_view():
     at = _app()
     at.query_params.update({"sample": "7", "expert": "2", "iteration": "10"})
@@ -78,18 +89,167 @@ def test_the_url_reproduces_the_view():
     assert at.query_params["sample"] == ["7"] or at.query_params["sample"] == "7"
     selected = [s for s in at.selectbox if s.label == "Selected expert"][0]
     assert selected.value == 2
+    spec = _spec(at)
+    assert (spec["selected"], spec["start"], spec["autoplay"]) == (2, 10, False)
+    assert at.query_params["iteration"] == ["10"] or at.query_params["iteration"] == "10"
 
 
-def test_step_buttons_move_the_iteration():
+def test_clicking_an_expert_in_the_player_selects_it():
+    """Item 1: the browser reports a click as a dict; the page selects that expert (the old
+    page crashed on int(dict)) and keeps the playback position it reports."""
     at = _app()
-    at.query_params.update({"sample": "4", "iteration": "10"})
+    at.query_params["sample"] = "5"
     at.run()
-    [b for b in at.button if b.label == "step forward ▶"][0].click().run()
-    assert at.session_state["iteration"] == 11
-    [b for b in at.button if b.label == "◀ step back"][0].click().run()
-    [b for b in at.button if b.label == "◀ step back"][0].click().run()
-    assert at.session_state["iteration"] == 9
-    assert not at.exception
+    spec = _spec(at)
+    at.session_state["arena_player"] = {"token": spec["token"], "selected": 3, "position": 12,
+                                        "fps": 4, "loop": True}
+    at.run()
+    assert not at.exception, at.exception
+    spec = _spec(at)
+    assert (spec["selected"], spec["start"], spec["fps"], spec["loop"]) == (3, 12, 4, True)
+    assert [s for s in at.selectbox if s.label == "Selected expert"][0].value == 3
+    # a stale report (another drawing's token) is ignored
+    at.session_state["arena_player"] = {"token": "old", "selected": 9, "position": 1}
+    at.run()
+    assert _spec(at)["selected"] == 3
+
+
+def test_the_selected_expert_follows_a_new_target():
+    """Item 3: a new target selects its own winner and plays from the start."""
+    at = _app()
+    at.query_params["sample"] = "5"
+    at.run()
+    at.session_state["arena_player"] = {"token": _spec(at)["token"], "selected": 0,
+                                        "position": 50}
+    at.run()
+    assert _spec(at)["selected"] == 0
+    at.number_input(key="sample").set_value(300).run()
+    assert not at.exception, at.exception
+    spec = _spec(at)
+    assert spec["selected"] == spec["winner"] != 0
+    assert (spec["start"], spec["autoplay"]) == (0, True)
+
+
+def test_the_decision_position_names_the_page_winner():
+    """Item 2: the player's last position orders the race by the deciding errors, so the
+    expert on top is the winner the page names; the record and the CSV agree."""
+    at = _app()
+    at.query_params["sample"] = "5"
+    at.run()
+    spec = _spec(at)
+    deciding = np.array(spec["deciding"])
+    assert spec["names"][int(deciding.argmin())] == spec["names"][spec["winner"]] == _winner(at)
+    assert spec["rule"] == "free ends"
+    assert np.array(spec["errors"]).shape == (20, spec["I"])
+
+
+def test_free_ends_show_the_kept_part_of_each_reconstruction():
+    at = _app()
+    at.query_params["sample"] = "5"
+    at.run()
+    spec = _spec(at)
+    assert spec["kept"] is not None and len(spec["crop_words"]) == 20
+    assert len(spec["kept"][spec["winner"]]) == len(spec["target"])
+
+
+def test_presentation_mode_from_the_url():
+    at = _app()
+    at.query_params.update({"sample": "5", "present": "1", "fps": "3", "loop": "1"})
+    at.run()
+    assert not at.exception, at.exception
+    spec = _spec(at)
+    assert spec["presentation"] and spec["fps"] == 3 and spec["loop"]
+    assert spec["layout"]["font"]["size"] >= 16 and spec["style"]["font"] >= 16
+    assert "xaxis2" not in spec["layout"]  # race and selected expert only
+    assert not [s for s in at.selectbox if s.label == "Selected expert"]
+
+
+def test_held_out_mode_restores_the_class_filter_and_shows_the_sample():
+    at = _app()
+    at.query_params.update({"sample": "40", "sample_class": "o"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sample_class").value == "o"
+    assert at.get("plotly_chart")  # the sample itself, large
+
+
+@pytest.mark.parametrize("points, message", [
+    ([[100, 100], [101, 101], [102, 100], [101, 102]], "too small"),
+    ([[20, 150], [150, 152], [280, 154]], "straight line"),
+])
+def test_bad_drawings_are_named_not_classified(points, message):
+    """Item 5: a dot or tiny scribble, and a straight line, say so instead of a winner."""
+    commands = [["M", *points[0]]] + [["Q", *a, *b] for a, b in zip(points[:-1], points[1:])] \
+        + [["L", *points[-1]]]
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [
+        {"type": "path", "path": commands}]}, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not any("The winner" in m.value for m in at.markdown)
+
+
+def test_a_canvas_filling_scribble_fits_no_expert():
+    """Item 5: a scribble all over the canvas gets "no expert fits" (its winner's error lies
+    above the 99th percentile of held-out winners' errors), not a confident winner."""
+    rng = np.random.RandomState(3)
+    points = rng.uniform(5, 295, size=(60, 2)).round(1).tolist()
+    commands = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [
+        {"type": "path", "path": commands}]}, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any("No expert fits" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert any("99 in 100" in w.value for w in at.warning)
+
+
+def test_going_to_experts_keeps_the_configuration():
+    """Item 7: Streamlit drops the state of widgets a page does not draw; the sidebar's
+    configuration survives the page switch (it reset to seed 0 and noise 0.0)."""
+    at = _app()
+    at.query_params["sample"] = "5"
+    at.run()
+    at.radio(key="dataset").set_value("mnist").run()  # shipped: nothing to train
+    at.switch_page("pages/experts.py").run()
+    assert not at.exception, at.exception
+    assert (at.radio(key="dataset").value, at.number_input(key="seed").value,
+            at.select_slider(key="noise_in").value) == ("mnist", 42, 0.1)
+    assert not any("not trained" in i.value for i in at.info)
+    at.switch_page("pages/compete.py").run()
+    assert at.radio(key="dataset").value == "mnist"
+
+
+def test_the_shipped_experts_need_no_training_and_digit_errors_are_readable():
+    at = _app()
+    at.query_params["dataset"] = "mnist"
+    at.run()
+    at.switch_page("pages/experts.py").run()
+    assert not at.exception, at.exception
+    assert not any("not trained" in i.value for i in at.info)
+    success = [s.value for s in at.success][0]
+    numbers = re.findall(r"\d+\.\d+(?:e-\d+)?", success)
+    assert numbers and "0.0000" not in success and all(float(n) > 0 for n in numbers), success
+
+
+def test_after_training_the_stale_note_disappears(monkeypatch):
+    """Item 7: after "Train them now", the page redraws without the not-trained note."""
+    import mic_core.persistence as persistence
+    real, calls = persistence.find_experts, {"n": 0}
+
+    def first_not_found(*args, **kwargs):  # untrained until the click trains them
+        calls["n"] += 1
+        return None if calls["n"] <= 2 else real(*args, **kwargs)
+    monkeypatch.setattr(persistence, "find_experts", first_not_found)
+    at = _app().run()
+    at.switch_page("pages/experts.py").run()
+    assert any("not trained" in i.value for i in at.info)
+    [b for b in at.button if b.label == "Train them now"][0].click().run()
+    assert not at.exception, at.exception
+    assert not any("not trained" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Train them now"]
+    assert at.success
 
 
 def test_experiments_page_runs_a_small_grid_of_its_own(tmp_path, monkeypatch):

@@ -1,0 +1,284 @@
+"""How well the winner fits a target, and when no expert fits: thresholds from the data.
+
+A classifier always names a winner, even for a dot or a scribble. Whether the winner's
+reconstruction is a *fit* is judged against the distribution of winners' deciding errors on
+samples held out from the experts: the training pool's samples, which the experts never saw
+(they were trained on four types per class: cluster centres or four samples; with the
+``random`` selection, those four samples are left out here). The test set is not touched.
+A target whose winning error lies above the 99th percentile of that distribution is
+reported as "no expert fits"; below it, the percentile itself says in plain words how close
+the fit is.
+
+``drawing_problem`` catches drawings that are not letters at all before anything is
+inverted: too small to read, or a straight line; its straightness threshold is measured on
+the data set's own letters (``straightness_threshold``).
+
+The thresholds of the shipped experts are stored in ``assets/fit/`` (written by
+``python -m mic_core.fit_quality``); other configurations measure them on demand.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+SHIPPED_THRESHOLDS = Path(__file__).resolve().parent.parent / "assets" / "fit"
+NO_FIT_PERCENTILE = 99.0  # above this percentile of held-out winners' errors: no expert fits
+MIN_SIZE_FRACTION = 0.06  # a drawing smaller than this share of the canvas is too small to read
+#   (the canvas asks for one large letter; a 3-pixel scribble or a dot is not one)
+
+
+@dataclass(frozen=True)
+class FitThresholds:
+    """Percentiles 0, 1, ..., 100 of the winners' deciding errors on held-out samples.
+
+    ``configuration``: the experts and decision rule they were measured with (JSON-ready);
+    ``n_samples``: how many samples; ``straightness``: for pen trajectories, the lowest
+    straightness a letter of the data set may have (``straightness_threshold``), else None.
+    """
+
+    percentiles: tuple
+    n_samples: int
+    configuration: dict
+    straightness: float | None = None
+
+    @classmethod
+    def from_errors(cls, winner_errors, configuration: dict,
+                    straightness: float | None = None) -> "FitThresholds":
+        """From the winners' deciding errors (n,) of held-out samples."""
+        errors = np.asarray(winner_errors, dtype=np.float64)
+        if errors.ndim != 1 or len(errors) < 20 or not np.all(np.isfinite(errors)):
+            raise ValueError("fit thresholds need at least 20 finite winners' errors")
+        return cls(percentiles=tuple(float(v) for v in np.percentile(errors,
+                                                                     np.arange(101))),
+                   n_samples=len(errors), configuration=configuration,
+                   straightness=straightness)
+
+    @property
+    def no_fit(self) -> float:
+        """The error above which no expert fits (the 99th percentile)."""
+        return self.percentiles[int(NO_FIT_PERCENTILE)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, configuration: dict | None = None) -> "FitThresholds":
+        """Read ``to_json``'s text; with ``configuration``, it must be the one stored."""
+        values = json.loads(text)
+        if configuration is not None and values.get("configuration") != configuration:
+            raise ValueError("these fit thresholds were measured for other experts")
+        percentiles = tuple(float(v) for v in values["percentiles"])
+        if len(percentiles) != 101 or list(percentiles) != sorted(percentiles):
+            raise ValueError("fit thresholds must be 101 increasing percentiles")
+        return cls(percentiles=percentiles, n_samples=int(values["n_samples"]),
+                   configuration=values["configuration"],
+                   straightness=values.get("straightness"))
+
+
+@dataclass(frozen=True)
+class FitQuality:
+    """How well a winner's reconstruction fits, in numbers and in words.
+
+    ``percentile``: the share (0-100) of held-out samples whose winner fitted better;
+    ``fits``: False above the no-fit threshold; ``label``: a few words; ``sentence``: one
+    plain sentence for a student.
+    """
+
+    percentile: float
+    fits: bool
+    label: str
+    sentence: str
+
+
+def fit_quality(error: float, thresholds: FitThresholds, noun: str = "letter") -> FitQuality:
+    """Judge a winner's deciding ``error`` against held-out winners' errors.
+
+    >>> t = FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), {})
+    >>> fit_quality(0.2, t).label, fit_quality(0.995, t).fits
+    ('a close fit', False)
+    """
+    if not np.isfinite(error):
+        return FitQuality(100.0, False, "no expert fits",
+                          "The error is not a number: nothing could be reconstructed.")
+    percentile = float(np.interp(error, thresholds.percentiles, np.arange(101),
+                                 left=0.0, right=100.0))
+    share = f"{percentile:.0f} in 100"
+    if error > thresholds.no_fit:
+        return FitQuality(percentile, False, "no expert fits",
+                          f"No expert fits this drawing: even the best reconstruction is "
+                          f"further from it than for 99 in 100 of the data set's own "
+                          f"{noun}s. Is it one {noun}, drawn large, in one stroke?")
+    if percentile <= 50:
+        label = "a close fit"
+        words = f"closer than for half of the data set's own {noun}s"
+    elif percentile <= 90:
+        label = "a fair fit"
+        words = f"about as close as for most of the data set's own {noun}s ({share} fit better)"
+    else:
+        label = "a loose fit"
+        words = f"looser than for {share} of the data set's own {noun}s"
+    return FitQuality(percentile, True, label,
+                      f"The winner's reconstruction is {label}: {words}.")
+
+
+def straightness(pen_trajectory: np.ndarray) -> float:
+    """How far a path is from a straight line: the smaller over the larger spread of its
+    points along their two principal axes (0 for a straight line, 1 for a round blob)."""
+    from mic_core.data import resample_by_arc_length
+    points = np.asarray(pen_trajectory, dtype=np.float64)
+    if len(points) > 1 and np.any(points != points[0]):
+        points = resample_by_arc_length(points, 100)  # spread along the path, not in time
+    centred = points - points.mean(axis=0)
+    spread = np.linalg.svd(centred, compute_uv=False) if len(points) > 1 else np.zeros(2)
+    return float(spread[1] / spread[0]) if spread[0] > 0 else 0.0
+
+
+def straightness_threshold(pen_trajectories) -> float:
+    """Half the lowest straightness among a data set's letters (its training pool): any
+    path flatter than that is no letter of the data set."""
+    return 0.5 * min(straightness(p) for p in pen_trajectories)
+
+
+def drawing_problem(pen_trajectory: np.ndarray | None, canvas_size: float,
+                    straightness_limit: float | None = None, ink=None,
+                    noun: str = "letter") -> str | None:
+    """Why a drawing cannot be read as a character, or None.
+
+    ``pen_trajectory``: canvas positions (T, 2) (letters), or ``ink``: the canvas image
+    (H, W) in [0, 1] (digits). Too small: the drawing spans less than ``MIN_SIZE_FRACTION``
+    of the canvas. Straight: flatter than ``straightness_limit`` (pen trajectories only).
+
+    >>> drawing_problem(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]]), 300) is not None
+    True
+    >>> drawing_problem(np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 1.0]]), 300, 0.05)[:20]
+    'the drawing is a str'
+    """
+    if ink is not None:
+        ink = np.asarray(ink, dtype=np.float64)
+        rows = np.flatnonzero(ink.max(axis=1) > 0.05)
+        cols = np.flatnonzero(ink.max(axis=0) > 0.05)
+        if rows.size == 0:
+            return f"the drawing is empty: draw a {noun} first"
+        extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    else:
+        points = np.asarray(pen_trajectory, dtype=np.float64)
+        extent = float((points.max(axis=0) - points.min(axis=0)).max())
+    if extent < MIN_SIZE_FRACTION * canvas_size:
+        return (f"the drawing is too small to read ({extent:.0f} pixels across): draw one "
+                f"{noun}, large, filling most of the canvas")
+    if ink is None and straightness_limit is not None and \
+            straightness(pen_trajectory) < straightness_limit:
+        return (f"the drawing is a straight line, and no {noun} of the data set is that "
+                f"straight: draw the whole {noun} in one stroke")
+    return None
+
+
+def _configuration(data_config, train_config, rule_name: str) -> dict:
+    from mic_core.persistence import configuration
+    return {**configuration(data_config, train_config), "rule": rule_name}
+
+
+def thresholds_file(data_config, train_config, rule_name: str) -> str:
+    """File name of the thresholds of one configuration (readable prefix + hash)."""
+    key = json.dumps(_configuration(data_config, train_config, rule_name), sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"fit-{data_config.dataset}-{train_config.selection}-seed{train_config.seed}-" \
+           f"{digest}.json"
+
+
+def _deciding_errors(expert_set, dataset, X) -> tuple[np.ndarray, str]:
+    """(n, E) deciding errors of X by the app's rule for the data set, and the rule's name."""
+    from mic_core import classify as decision
+    letters = dataset.standardiser is not None
+    if hasattr(decision, "classify"):  # the one classification record (issue 9)
+        rule = decision.default_rule(dataset.name)
+        result = decision.classify(expert_set, X, rule=rule,
+                                   standardiser=dataset.standardiser if letters else None,
+                                   record="final", batch_size=128)
+        return result.deciding_errors, rule.name
+    rule = decision.DecisionRule(free_ends=letters)
+    model = decision.MICClassifier.from_experts(expert_set, decision_rule=rule,
+                                                standardiser=dataset.standardiser)
+    return model.inversion_errors(X)[1], "free ends" if letters else "plain"
+
+
+def held_out_samples(dataset, expert_set, limit: int = 1000, seed: int = 0) -> np.ndarray:
+    """Indices into the training pool of samples the experts never saw (all but exact copies
+    of their types), at most ``limit``, seeded."""
+    types = {t.tobytes() for t in np.asarray(expert_set.types, np.float32).reshape(
+        -1, *dataset.X_train.shape[1:])}
+    unseen = np.array([i for i, x in enumerate(dataset.X_train)
+                       if np.asarray(x, np.float32).tobytes() not in types])
+    if len(unseen) > limit:
+        unseen = np.sort(np.random.RandomState(seed).choice(unseen, limit, replace=False))
+    return unseen
+
+
+def measure_thresholds(dataset, expert_set, train_config, limit: int = 1000,
+                       seed: int = 0) -> FitThresholds:
+    """Invert held-out training-pool samples (``held_out_samples``) and keep the
+    percentiles of their winners' deciding errors."""
+    X = dataset.X_train[held_out_samples(dataset, expert_set, limit, seed)]
+    errors, rule_name = _deciding_errors(expert_set, dataset, X)
+    straight = None
+    if dataset.standardiser is not None:
+        straight = straightness_threshold(dataset.standardiser.inverse(dataset.X_train))
+    return FitThresholds.from_errors(errors.min(axis=1),
+                                     _configuration(dataset.config, train_config, rule_name),
+                                     straight)
+
+
+def load_or_measure_thresholds(dataset, expert_set, train_config, cache_dir=None,
+                               limit: int = 300) -> FitThresholds:
+    """The thresholds of these experts: shipped in ``assets/fit``, else cached, else
+    measured now on ``limit`` samples and cached (written atomically)."""
+    from mic_core.persistence import atomic_write, default_cache_dir
+    letters = dataset.standardiser is not None
+    rule_name = "free ends" if letters else "plain"
+    name = thresholds_file(dataset.config, train_config, rule_name)
+    wanted = _configuration(dataset.config, train_config, rule_name)
+    cached = Path(cache_dir or default_cache_dir()) / "fit" / name
+    for path in (SHIPPED_THRESHOLDS / name, cached):
+        try:
+            return FitThresholds.from_json(path.read_text(), wanted)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    thresholds = measure_thresholds(dataset, expert_set, train_config, limit)
+    atomic_write(cached, lambda f: f.write(thresholds.to_json().encode()))
+    return thresholds
+
+
+def main(argv=None) -> None:
+    """Measure and store the thresholds of the shipped experts in ``assets/fit/``."""
+    import argparse
+
+    from mic_core.data import load_dataset
+    from mic_core.persistence import atomic_write, load_or_train
+    from mic_core.training import default_train_config
+    parser = argparse.ArgumentParser(prog="python -m mic_core.fit_quality",
+                                     description=main.__doc__)
+    parser.add_argument("--dataset", choices=["characters", "mnist"], nargs="+",
+                        default=["characters", "mnist"])
+    parser.add_argument("--limit", type=int, default=1000)
+    args = parser.parse_args(argv)
+    for name in args.dataset:
+        dataset = load_dataset(name)
+        train = default_train_config(name)
+        thresholds = measure_thresholds(dataset, load_or_train(dataset, train), train,
+                                        args.limit)
+        path = SHIPPED_THRESHOLDS / thresholds_file(dataset.config, train,
+                                                    thresholds.configuration["rule"])
+        atomic_write(path, lambda f: f.write(thresholds.to_json().encode()))
+        print(json.dumps({"dataset": name, "file": str(path.name),
+                          "n_samples": thresholds.n_samples,
+                          "median": thresholds.percentiles[50],
+                          "no_fit": thresholds.no_fit,
+                          "straightness": thresholds.straightness}))
+
+
+if __name__ == "__main__":
+    main()
