@@ -6,6 +6,7 @@ st.set_page_config(page_title="MIC Studio", page_icon="assets/icon.png", layout=
 st.navigation([
     st.Page("pages/compete.py", title="Compete", icon=":material/sports_score:", default=True),
     st.Page("pages/experts.py", title="Experts", icon=":material/psychology:"),
+    st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
     st.Page("pages/inversion_ssl.py", title="Inversion", icon=":material/flip:"),
     st.Page("pages/single_generator.py", title="Single generator", icon=":material/hub:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/bar_chart:"),

@@ -6,7 +6,8 @@ Session-state keys, mirrored in the URL query string so that a link reproduces t
 ``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
 ``expert`` (the selected expert's index), ``iteration`` (the playback position: 0..50 the
 inversion's iterations, 51 the decision), ``sample_class`` (the held-out class filter),
-``present`` (presentation mode, 0/1), ``fps`` (playback speed) and ``loop`` (0/1).
+``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1) and
+``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base).
 
 Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
 across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
@@ -29,7 +30,8 @@ from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, exp
 
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
-            "sample_class": "any class", "present": 0, "fps": 8, "loop": 0}
+            "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
+            "expert_set": ""}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
 
@@ -194,6 +196,58 @@ def _results_table(path: str, mtime: int):
 results_table.clear = _results_table.clear
 
 
+# --- named expert sets (taught experts, mic_core.teaching) ------------------------------
+def saved_sets(name: str) -> list[str]:
+    """The named sets of data set ``name`` saved on this server."""
+    from mic_core.teaching import list_sets
+    return list_sets(sets_dir(), name)
+
+
+def sets_dir():
+    from mic_core.teaching import sets_dir as directory
+    return directory()
+
+
+@st.cache_resource(show_spinner="Loading the expert set…", max_entries=16)
+def _named_set(name: str, set_name: str, version: int):
+    from mic_core.teaching import load_set
+    return load_set(sets_dir() / set_name, dataset(name).config)
+
+
+def named_set(name: str, set_name: str):
+    """The saved set ``set_name`` (re-read when its file changes), or None after saying why
+    it cannot be used."""
+    from mic_core.teaching import SET_FILE, TeachingError, check_set_name
+    try:
+        path = sets_dir() / check_set_name(set_name) / SET_FILE
+        return _named_set(name, set_name, path.stat().st_mtime_ns if path.exists() else 0)
+    except TeachingError as exc:
+        st.warning(f"The expert set {set_name!r} cannot be used: {exc}",
+                   icon=":material/warning:")
+        return None
+
+
+def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]:
+    """The experts that compete: the chosen named set's, else the configuration's. Returns
+    them and a key for ``inversion`` ('' for the configuration's experts)."""
+    set_name = st.session_state.get("expert_set", "")
+    if set_name:
+        named = named_set(name, set_name)
+        if named is not None:
+            path = sets_dir() / set_name
+            return named.experts, f"{set_name}:{path.stat().st_mtime_ns}"
+        st.session_state["_choose_set"] = ""  # applied before the sidebar's next run
+    return experts_ui(name, train), ""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def set_classification(name: str, set_key: str, target: np.ndarray) -> Classification:
+    """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
+    set_name, version = set_key.rsplit(":", 1)
+    return classify(_named_set(name, set_name, int(version)).experts, target[None],
+                    rule=default_rule(name), standardiser=dataset(name).standardiser,
+                    record="full")
+
 # --- network inversion (issue 13) ----------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading the inversion network…", max_entries=8)
@@ -312,6 +366,19 @@ def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.nd
     from mic_core.single.landscape import compare_slices
     return compare_slices(_experts(name, expert_train), _single_generator(name, train), target,
                           true_class, kind, start=start, resolution=25)
+
+
+@st.cache_resource(show_spinner="Measuring what the experts already claim…", max_entries=16)
+def usability_limits(name: str, train: TrainConfig, set_key: str):
+    """The Teach page's usability thresholds for the competing experts (computed once per
+    expert set: ~100 training-pool inversions)."""
+    from mic_core.teaching import usability_limits as limits
+    if set_key:
+        set_name, version = set_key.rsplit(":", 1)
+        experts = _named_set(name, set_name, int(version)).experts
+    else:
+        experts = _experts(name, train)
+    return limits(experts, dataset(name))
 
 
 # --- style memory (issue 12) ---------------------------------------------------------------

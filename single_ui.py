@@ -152,13 +152,14 @@ def landscape_ui(data, generator, train, inversion, target, truth, record) -> No
 
 
 def _held_out_irregularity_ui(name: str) -> None:
+    """The held-out summaries of ``benchmarks/single_generator.py landscape`` (one file per
+    run, e.g. one per code)."""
     from pathlib import Path
-    path = Path(__file__).resolve().parent / "results" / "single" / f"landscape-{name}.json"
-    if not path.exists():
-        return
-    summary = json.loads(path.read_text())
-    st.markdown("**Over the held-out set** (" + summary["note"] + ")")
-    st.dataframe(summary["table"], hide_index=True)
+    folder = Path(__file__).resolve().parent / "results" / "single"
+    for path in sorted(folder.glob(f"landscape-{name}*.json")):
+        summary = json.loads(path.read_text())
+        st.markdown("**Over the held-out set** (" + summary["note"] + ")")
+        st.dataframe(summary["table"], hide_index=True)
 
 
 def generations_ui(generator) -> None:

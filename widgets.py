@@ -61,6 +61,25 @@ def expert_set_ui() -> None:
         st.number_input("Seed", min_value=0, max_value=10_000, step=100, key="seed")
         st.select_slider("Input noise", [0.0, 0.1, 0.2], key="noise_in")
         st.select_slider("Output noise", [0.0, 0.0001, 0.0002, 0.1, 0.25], key="noise_out")
+        named_set_ui()
+
+
+def named_set_ui() -> None:
+    """Sidebar: a saved set of taught experts (Teach page) competes instead of the
+    configuration above."""
+    import cached
+    sets = cached.saved_sets(st.session_state["dataset"])
+    if "_choose_set" in st.session_state:  # chosen by a page (taught, deleted, unusable)
+        st.session_state["expert_set"] = st.session_state.pop("_choose_set")
+    if st.session_state.get("expert_set", "") not in sets:
+        st.session_state["expert_set"] = ""
+    if sets:  # no widget key: Streamlit drops a widget's key on a page switch
+        options = [""] + sets
+        st.session_state["expert_set"] = st.selectbox(
+            "Expert set", options, index=options.index(st.session_state["expert_set"]),
+            format_func=lambda s: s or "the configuration above",
+            help="Sets saved on the Teach page: the configuration's experts plus the ones "
+                 "taught by drawing")
 
 
 def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | None:

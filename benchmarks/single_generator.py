@@ -70,7 +70,8 @@ def add_class(dataset_name: str, probe_steps: int) -> dict:
     return result
 
 
-def landscape(dataset_name: str, n_targets: int, resolution: int, codes) -> dict:
+def landscape(dataset_name: str, n_targets: int, resolution: int, codes,
+              slices=("pair", "triangle")) -> dict:
     from mic_core.data import DataConfig, load_dataset
     from mic_core.evaluation import seeded_subset
     from mic_core.persistence import load_or_train
@@ -85,7 +86,7 @@ def landscape(dataset_name: str, n_targets: int, resolution: int, codes) -> dict
     for code in codes:
         config = default_single_config(dataset_name, code)
         generator = load_or_train_generator(data, config, allow_training=False)
-        for kind in ("pair", "triangle"):
+        for kind in slices:
             start = time.perf_counter()
             summary = irregularity(experts, generator, X, y, kind, resolution)
             table.append({"code": code, "hidden_size": config.hidden_size, **summary,
@@ -95,7 +96,9 @@ def landscape(dataset_name: str, n_targets: int, resolution: int, codes) -> dict
             f"through the generator (the true class's corner and its closest rivals by corner "
             f"error), {resolution}x{resolution} grid; local minima at least 5% of the slice's "
             f"error range deep; shipped configuration (clustered types, seed 42, input noise "
-            f"0.1); python -m benchmarks.single_generator landscape --dataset {dataset_name}")
+            f"0.1); python -m benchmarks.single_generator landscape --dataset {dataset_name} "
+            f"--codes {' '.join(codes)} --slices {' '.join(slices)} --targets {n_targets} "
+            f"--resolution {resolution}")
     return {"dataset": dataset_name, "note": note, "table": table, "machine": machine()}
 
 
@@ -107,6 +110,7 @@ def main(argv=None) -> None:
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--resolution", type=int, default=21)
     parser.add_argument("--codes", nargs="+", default=["class", "type"])
+    parser.add_argument("--slices", nargs="+", default=["pair", "triangle"])
     args = parser.parse_args(argv)
     import numba
     numba.set_num_threads(1)
@@ -114,8 +118,10 @@ def main(argv=None) -> None:
         result = add_class(args.dataset, args.probe_steps)
         path = OUT / f"add-class-{args.dataset}.json"
     else:
-        result = landscape(args.dataset, args.targets, args.resolution, args.codes)
-        path = OUT / f"landscape-{args.dataset}.json"
+        result = landscape(args.dataset, args.targets, args.resolution, args.codes,
+                           args.slices)
+        suffix = "" if sorted(args.codes) == ["class", "type"] else "-" + "-".join(args.codes)
+        path = OUT / f"landscape-{args.dataset}{suffix}.json"
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -1,4 +1,6 @@
-"""Baselines of the paper (METHOD §5), with the same fit/predict contract as MICClassifier.
+"""Baselines of the paper (METHOD §5): scikit-learn classifiers (``BaseEstimator`` and
+``ClassifierMixin``: ``get_params``, ``clone``, ``score`` from the library) of time series of
+fixed shape (n_ts, sz, d), like ``MICClassifier``.
 
 - ``NearestNeighbourMSE``: the class of the closest training sequence by mean squared error
   (fitted on the four types per class, it is the paper's NN baseline).
@@ -11,56 +13,52 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tslearn.neighbors import KNeighborsTimeSeriesClassifier
 
-
-def _check_X(X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (n_ts, sz, d), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X holds NaN or infinite values")
-    return X
+from mic_core.time_series import check_time_series
 
 
-class NearestNeighbourMSE:
+class NearestNeighbourMSE(ClassifierMixin, BaseEstimator):
     """1-nearest neighbour by mean squared error over all steps."""
 
     def fit(self, X, y) -> "NearestNeighbourMSE":
-        self.X_ = _check_X(X)
-        self.y_ = np.asarray(y)
-        self.classes_ = np.unique(self.y_)
+        self.X_, y = check_time_series(self, X, y, reset=True)
+        self.classes_, self.y_ = np.unique(y, return_inverse=True)
         return self
 
     def distances(self, X) -> np.ndarray:
         """(n_ts, n_train) mean squared error to every training sequence."""
-        X = _check_X(X)
-        flat, train = X.reshape(len(X), -1), self.X_.reshape(len(self.X_), -1)
+        check_is_fitted(self, "X_")
+        X = check_time_series(self, X)
+        if X.shape[2] != self.X_.shape[2]:
+            raise ValueError(f"X has {X.shape[2]} values per step, the training series "
+                             f"{self.X_.shape[2]}")
+        flat = X.reshape(len(X), -1).astype(np.float64)
+        train = self.X_.reshape(len(self.X_), -1).astype(np.float64)
         d = (flat ** 2).sum(1)[:, None] - 2 * flat @ train.T + (train ** 2).sum(1)[None, :]
         return np.maximum(d, 0.0) / flat.shape[1]
 
     def predict(self, X) -> np.ndarray:
-        return self.y_[self.distances(X).argmin(axis=1)]
-
-    def score(self, X, y) -> float:
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        nearest = self.distances(X).argmin(axis=1)
+        return self.classes_[self.y_[nearest]]
 
 
-class NearestNeighbourDTW:
+class NearestNeighbourDTW(ClassifierMixin, BaseEstimator):
     """1-nearest neighbour by dynamic time warping (tslearn)."""
 
     def fit(self, X, y) -> "NearestNeighbourDTW":
+        X, y = check_time_series(self, X, y, reset=True)
         self.model_ = KNeighborsTimeSeriesClassifier(n_neighbors=1, metric="dtw")
-        self.model_.fit(_check_X(X), np.asarray(y))
+        self.model_.fit(X, y)
         self.classes_ = self.model_.classes_
         return self
 
     def predict(self, X) -> np.ndarray:
-        return self.model_.predict(_check_X(X))
-
-    def score(self, X, y) -> float:
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        check_is_fitted(self, "model_")
+        return self.model_.predict(check_time_series(self, X))
 
 
 class _ForwardLSTM(nn.Module):
@@ -74,7 +72,7 @@ class _ForwardLSTM(nn.Module):
         return self.head(h[:, -1])
 
 
-class ForwardLSTMClassifier:
+class ForwardLSTMClassifier(ClassifierMixin, BaseEstimator):
     """A forward LSTM classifier trained with cross-entropy (Adam, seeded): full batch, or
     ``steps`` random minibatches of ``batch_size`` (for a whole training pool), with the
     gradient's norm clipped to ``max_grad_norm`` if given."""
@@ -90,8 +88,9 @@ class ForwardLSTMClassifier:
         self.batch_size = batch_size
 
     def fit(self, X, y) -> "ForwardLSTMClassifier":
-        X = torch.from_numpy(_check_X(X))
-        self.classes_, y_index = np.unique(np.asarray(y), return_inverse=True)
+        X, y = check_time_series(self, X, y, reset=True)
+        X = torch.from_numpy(X)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
         target = torch.from_numpy(y_index.astype(np.int64))
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(self.seed)
@@ -113,11 +112,14 @@ class ForwardLSTMClassifier:
         return self
 
     def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        X = torch.from_numpy(check_time_series(self, X))
+        if X.shape[2] != self.model_.lstm.input_size:
+            raise ValueError(f"X has {X.shape[2]} values per step, the training series "
+                             f"{self.model_.lstm.input_size}")
         with torch.no_grad():
-            return torch.softmax(self.model_(torch.from_numpy(_check_X(X))), dim=1).numpy()
+            return torch.softmax(self.model_(X), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def score(self, X, y) -> float:
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        best = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[best]

@@ -334,14 +334,16 @@ class MICClassifier(ClassifierMixin, BaseEstimator):
     (or (n_ts, sz): univariate). ``classify(X)`` returns the ``Classification`` record;
     ``predict`` its winners. ``predict_proba`` is a softmax of the negative deciding errors
     divided by ``temperature``: an ordering of the experts, not a calibrated probability.
-    ``decision_rule`` with free ends needs the data set's ``standardiser``.
+    ``decision_rule`` with free ends needs the data set's ``standardiser``. The
+    configurations are frozen dataclasses; None stands for their defaults (``TrainConfig()``,
+    ``InversionConfig()``, the plain ``DecisionRule()``).
 
     Fitted attributes: ``experts_`` (ExpertSet), ``classes_`` (the labels, one per expert).
     """
 
-    def __init__(self, train_config: TrainConfig = TrainConfig(),
-                 inversion_config: InversionConfig = InversionConfig(),
-                 decision_rule: DecisionRule = PLAIN,
+    def __init__(self, train_config: TrainConfig | None = None,
+                 inversion_config: InversionConfig | None = None,
+                 decision_rule: DecisionRule | None = None,
                  standardiser: Standardiser | None = None,
                  temperature: float = 0.05, batch_size: int = 256):
         self.train_config = train_config
@@ -353,9 +355,15 @@ class MICClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, class_names=None, progress=None) -> "MICClassifier":
         X, y = check_time_series(self, X, y, reset=True)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
+        self.classes_, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
+        config = self.train_config or TrainConfig()
+        n_types = 4
+        if counts.min() < n_types:
+            c = int(counts.argmin())
+            raise ValueError(f"MIC needs at least {n_types} samples of every class (one per "
+                             f"type); class {self.classes_[c]} has {counts[c]} sample(s)")
         names = class_names or [str(c) for c in self.classes_]
-        self.experts_ = train_experts(X, y_index, names, self.train_config, progress)
+        self.experts_ = train_experts(X, y_index, names, config, progress)
         return self
 
     @classmethod
@@ -371,9 +379,9 @@ class MICClassifier(ClassifierMixin, BaseEstimator):
         batches; ``progress(done, total)`` after each batch."""
         check_is_fitted(self, "experts_")
         X = check_time_series(self, X)
-        return classify(self.experts_, X, self.inversion_config, self.decision_rule,
-                        self.standardiser, record="final", batch_size=self.batch_size,
-                        progress=progress)
+        return classify(self.experts_, X, self.inversion_config or InversionConfig(),
+                        self.decision_rule or PLAIN, self.standardiser, record="final",
+                        batch_size=self.batch_size, progress=progress)
 
     def deciding_errors(self, X) -> np.ndarray:
         """(n_ts, n_experts) the error that decides, of every expert."""

@@ -95,6 +95,9 @@ def build_parser(system_name: str = "mic") -> argparse.ArgumentParser:
         chosen.add_arguments(p, command)
         p.set_defaults(func=lambda args, command=command: _run_system(command, args))
 
+    from mic_core import teaching_cli
+    teaching_cli.add_parser(commands)
+
     p = commands.add_parser("bench", help="speed and accuracy benchmark (JSON)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for CI")
     p.add_argument("--json", action="store_true", help="compact JSON")

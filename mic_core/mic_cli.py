@@ -50,6 +50,9 @@ def add_arguments(parser, command: str) -> None:
     add_expert_options(parser)
     if command == "train":
         return
+    parser.add_argument("--experts", type=Path, default=None,
+                        help="a named expert set's folder (python -m mic_core teach); "
+                             "replaces the configuration options above")
     parser.add_argument("--iterations", type=int, default=50, help="inversion iterations")
     parser.add_argument("--starts", choices=STARTS, default="uniform",
                         help="uniform start only (today), or also each type's corner, "
@@ -90,6 +93,9 @@ def _inversion_config(args) -> InversionConfig:
 
 
 def _experts(args):
+    if getattr(args, "experts", None) is not None:
+        from mic_core.teaching_cli import experts_from_set
+        return experts_from_set(args.experts, args.dataset)
     dataset = load_dataset(DataConfig(dataset=args.dataset,
                                       trim_connections=args.trim_everything))
     overrides = {"selection": args.selection, "seed": args.seed, "noise_in": args.noise_in,

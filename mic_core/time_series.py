@@ -8,11 +8,14 @@ and predict), so errors read as everywhere in the ecosystem.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 
-def check_time_series(estimator, X, y=None, reset: bool = False):
-    """``X`` as float32 (n_ts, sz, d) (and ``y`` as an array when given), checked.
+def check_time_series(estimator, X, y="no_validation", reset: bool = False):
+    """``X`` as float32 (n_ts, sz, d), checked; with ``y`` (in ``fit``), ``(X, y)`` with
+    ``y`` a 1-D array of class labels (scikit-learn's messages for a missing, continuous or
+    misshapen target).
 
     ``reset=True`` in ``fit`` records ``n_features_in_`` (the series length); later calls
     check that it matches.
@@ -22,14 +25,16 @@ def check_time_series(estimator, X, y=None, reset: bool = False):
     (3, 5, 1)
     """
     kwargs = dict(allow_nd=True, dtype=np.float32, reset=reset)
-    if y is None:
-        X = validate_data(estimator, X, **kwargs)
-    else:
+    with_y = not (isinstance(y, str) and y == "no_validation")
+    if with_y:
         X, y = validate_data(estimator, X, y, **kwargs)
+        check_classification_targets(y)
+    else:
+        X = validate_data(estimator, X, **kwargs)
     if X.ndim == 2:
         X = X[:, :, None]
     if X.ndim != 3:
         raise ValueError(f"X must have shape (n_ts, sz, d), or (n_ts, sz) for univariate "
                          f"series; got {X.shape}")
     X = np.ascontiguousarray(X)
-    return X if y is None else (X, np.asarray(y))
+    return (X, np.asarray(y)) if with_y else X

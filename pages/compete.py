@@ -168,7 +168,7 @@ state = st.session_state
 expert_set_ui()
 data = cached.dataset(state["dataset"])
 train = cached.train_config()
-experts = cached.experts_ui(data.name, train)
+experts, set_key = cached.competing_experts_ui(data.name, train)
 thresholds = cached.fit_thresholds(data.name, train)
 noun = "digit" if data.name == "mnist" else "letter"
 
@@ -190,11 +190,13 @@ if target is None:
     cached.sync_url()
     st.stop()
 
-record = cached.classification(data.name, train, target)
+record = (cached.set_classification(data.name, set_key, np.ascontiguousarray(target, np.float32))
+          if set_key else cached.classification(data.name, train, target))
 names = list(record.class_names)
 winner = int(record.winners[0])
 quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
-token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{truth}".encode()).hexdigest()[:16]
+token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}".encode()
+                     ).hexdigest()[:16]
 autoplay = new_target(token)
 apply_report(state.get("arena_player"), token)
 with left:

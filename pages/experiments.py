@@ -15,6 +15,7 @@ from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Prot
 from mic_core.inversion_ssl.experiments import same_labels_table
 from mic_core.persistence import default_cache_dir
 from single_ui import experiments_rows_ui as single_generator_rows_ui
+from teach_ui import leave_one_out_ui
 
 OWN_RUNS = default_cache_dir() / "experiments-app.csv"
 
@@ -218,5 +219,6 @@ if rows is not None:
     dataset, selection, noise = setting_ui(rows)
     heat_maps_ui(rows, dataset, selection, noise)
     confusion_ui(rows, dataset, selection, noise)
+leave_one_out_ui()
 gallery_ui()
 small_run_ui()

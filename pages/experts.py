@@ -21,7 +21,7 @@ cached.sync_url()
 
 data = cached.dataset(st.session_state["dataset"])
 train = cached.train_config()
-if find_experts(data.config, train) is None:
+if not st.session_state["expert_set"] and find_experts(data.config, train) is None:
     note = st.empty()  # the note and its button go once the experts are trained
     with note.container():
         st.info(f"These experts are not trained yet ({train.steps} training steps; about a "
@@ -30,7 +30,7 @@ if find_experts(data.config, train) is None:
     if not train_now:
         st.stop()
     note.empty()
-experts = cached.experts_ui(data.name, train)
+experts, _ = cached.competing_experts_ui(data.name, train)
 errors = type_errors(experts)
 st.success(f"{experts.n_experts} experts; the largest error on a type is {errors.max():.3g} "
            f"(mean {errors.mean():.3g}).", icon=":material/check_circle:")

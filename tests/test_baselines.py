@@ -1,4 +1,5 @@
-"""Every classifier (MIC and the baselines) through the same fit / predict contract."""
+"""Every classifier (MIC and the baselines) through the same fit / predict contract
+(scikit-learn's own estimator checks: tests/test_estimator_checks.py)."""
 from dataclasses import replace
 
 import numpy as np
@@ -31,8 +32,10 @@ def test_contract(name):
     predicted = model.predict(Xt)
     assert predicted.shape == (len(Xt),) and set(predicted) <= {0, 1, 2}
     assert model.score(Xt, yt) >= 0.8  # three easily told apart families
+    with pytest.raises(ValueError, match="expecting 20 features"):  # 2 steps, not 20
+        model.predict(Xt[0])  # one (sz, d) series: read as sz univariate series
     with pytest.raises(ValueError, match="shape"):
-        model.predict(Xt[0])
+        model.predict(Xt[..., None])
 
 
 def test_nearest_neighbour_mse_against_brute_force():

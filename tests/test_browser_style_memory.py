@@ -103,9 +103,10 @@ def test_style_memory_page_in_a_browser(app_url):
 
         # the digits
         page.get_by_text("digits (MNIST)").click()
-        page.get_by_text("Predicted:").or_(page.get_by_text("empty")).first.wait_for(
-            timeout=120_000)
-        page.wait_for_timeout(1500)
+        page.get_by_text("Draw one digit, large.").wait_for(timeout=120_000)  # the digits' page
+        page.get_by_text("Held-out sample", exact=True).first.click()
+        page.get_by_text("AUROC").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(5000)
         page.screenshot(path=str(OUT / "style_memory_digits.png"), full_page=True)
         browser.close()
     assert not errors, errors

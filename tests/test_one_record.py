@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from mic_core.data import load_dataset, trim_connecting_strokes
@@ -49,14 +49,17 @@ def _cli(*args, cache_dir):
 
 
 def _page(drawing, monkeypatch):
-    """The Compete page with the drawing on its canvas: (winner shown, downloads by name)."""
+    """The Compete page with the drawing on its canvas: (winner shown, the contents of its
+    download buttons by file name, its captions). Downloads may be deferred (a callable that
+    Streamlit runs on click): the test calls it as the click would."""
     downloads = {}
-    load = MemoryMediaFileStorage.load_and_get_id
+    button = DeltaGenerator.download_button
 
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        downloads[filename] = path_or_data
-        return load(self, path_or_data, mimetype, kind, filename)
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    def keep(self, label, data, file_name=None, *args, **kwargs):
+        content = data() if callable(data) else data
+        downloads[file_name] = content.encode() if isinstance(content, str) else content
+        return button(self, label, data, file_name, *args, **kwargs)
+    monkeypatch.setattr(DeltaGenerator, "download_button", keep)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.session_state["canvas_characters"] = {"drawing": {"raw": drawing, "data": None}}
     at.run()

@@ -30,7 +30,7 @@ def test_single_generator_page_classifies_a_drawing_and_plays(app_url):  # noqa:
         held_out_seconds = time.perf_counter() - started
         page.screenshot(path=str(OUT / "single_generator.png"), full_page=True)
         # draw: switch the input, trace a held-out letter with the mouse
-        page.get_by_role("button", name="Draw").click()
+        page.get_by_text("Draw", exact=True).first.click()
         canvas = page.locator("canvas.upper-canvas").first
         canvas.wait_for(timeout=60_000)
         box = canvas.bounding_box()

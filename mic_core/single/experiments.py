@@ -162,10 +162,6 @@ def main(argv=None) -> None:
                             file=sys.stderr, flush=True)
 
 
-if __name__ == "__main__":
-    main()
-
-
 # --- the report: the single generator beside MIC and the nearest neighbours ---------------
 
 SHOWN = ("mic", "single_class", "single_class_corners", "single_type", "single_type_corners",
@@ -207,3 +203,7 @@ def comparison_table(table):
                                                    chosen["fit_seconds"]).mean()), 1),
                         "beats_mic": "" if method == "mic" else f"{wins} of {len(paired)}"})
     return pd.DataFrame(out)
+
+
+if __name__ == "__main__":
+    main()
