@@ -70,7 +70,7 @@ def sync_url() -> None:
     st.query_params.update({k: str(st.session_state[k]) for k in DEFAULTS})
 
 
-@st.cache_resource(show_spinner="Loading the data set…")
+@st.cache_resource(show_spinner="Loading the data set…", max_entries=2)
 def dataset(name: str) -> Dataset:
     """The data set (shared by all sessions; its arrays are never modified)."""
     data = load_dataset(DataConfig(dataset=name))
@@ -96,7 +96,7 @@ def _experts(name: str, train: TrainConfig) -> ExpertSet:
     return trained if trained is not None else load_or_train(dataset(name), train)
 
 
-@st.cache_resource
+@st.cache_resource(max_entries=1)
 def training_queue() -> TrainingQueue:
     """The server's one training queue (shared by every session; its caps from the
     environment, see ``mic_core.serving``). Temporaries of writes a killed server left
