@@ -44,17 +44,24 @@ def test_from_experts_and_unfitted(tiny_experts, tiny_dataset):
 
 
 def test_batches_do_not_change_the_record(tiny_experts, tiny_dataset):
+    """Batching changes which targets share a SIMD block of the inversion kernel (a block's
+    full lanes and its remainder take different vectorised paths), so errors may differ in
+    float32 rounding (a few eps32 per step over 50 iterations: rtol 1e-5); the decisions
+    must not change."""
     X = tiny_dataset.X_test
     whole = classify(tiny_experts, X, record="final")
     done = []
     batched = classify(tiny_experts, X, record="final", batch_size=5,
                        progress=lambda d, t: done.append((d, t)))
-    np.testing.assert_array_equal(whole.deciding_errors, batched.deciding_errors)
-    np.testing.assert_array_equal(whole.inversion.reconstructions,
-                                  batched.inversion.reconstructions)
+    np.testing.assert_allclose(batched.deciding_errors, whole.deciding_errors, rtol=1e-5,
+                               atol=1e-7)
+    np.testing.assert_allclose(batched.inversion.reconstructions,
+                               whole.inversion.reconstructions, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(batched.winners, whole.winners)
     assert done[-1] == (len(X), len(X)) and len(done) == -(-len(X) // 5)
     model = MICClassifier.from_experts(tiny_experts, batch_size=5)
-    np.testing.assert_array_equal(model.deciding_errors(X), whole.deciding_errors)
+    np.testing.assert_allclose(model.deciding_errors(X), whole.deciding_errors, rtol=1e-5,
+                               atol=1e-7)
 
 
 def _letter(t):
