@@ -29,6 +29,11 @@ EXPECTED_FAILURES = {
         "check_fit2d_1feature": "MIC needs at least four samples of every class (one per "
                                 "type); the check's ten samples leave a class with three, and "
                                 "the message says so instead of naming the one feature",
+        "check_methods_sample_order_invariance":
+            "the float32 inversion kernel runs targets in SIMD blocks, so a target's errors "
+            "depend on its block mates in the last bits (measured: 2e-6 relative on "
+            "predict_proba; the check demands 1e-7); predictions are order invariant "
+            "(tests/test_classify.py::test_batches_do_not_change_the_record)",
     },
     "NearestNeighbourMSE": {},
     "NearestNeighbourDTW": {},
