@@ -66,7 +66,15 @@ def check_set_name(name: str) -> str:
 
 
 def check_class_name(name: str) -> str:
-    """A class's name: 1-20 printable characters, not only spaces, no slashes."""
+    """A class's name: 1-20 printable characters, not only spaces or dots, no slashes.
+
+    >>> check_class_name(" f ")
+    'f'
+    >>> check_class_name("..")
+    Traceback (most recent call last):
+    ...
+    mic_core.teaching.TeachingError: the class name '..' is only dots: give it a letter, a digit or a symbol's name
+    """
     if not isinstance(name, str):
         raise TeachingError("the class name must be text")
     stripped = name.strip()
@@ -75,6 +83,9 @@ def check_class_name(name: str) -> str:
     if len(stripped) > 20:
         raise TeachingError(f"the class name is {len(stripped)} characters long; use at "
                             f"most 20")
+    if set(stripped) <= {"."}:  # a path's parent or itself, unreadable in every figure
+        raise TeachingError(f"the class name {stripped!r} is only dots: give it a letter, a "
+                            f"digit or a symbol's name")
     if any(not (ch.isprintable() or ch == " ") or ch in "/\\" for ch in name):
         raise TeachingError(f"the class name {stripped[:20]!r} holds a slash or a control "
                             f"character")

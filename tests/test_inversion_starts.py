@@ -116,7 +116,9 @@ def test_classify_with_every_option(tiny_experts, tiny_dataset, config):
     whole = classify(tiny_experts, X, config, PLAIN, record="full")
     batched = classify(tiny_experts, X, config, PLAIN, record="final", batch_size=2)
     np.testing.assert_array_equal(whole.winners, batched.winners)
-    np.testing.assert_allclose(whole.deciding_errors, batched.deciding_errors, rtol=1e-6)
+    # batches change a target's SIMD block mates, so float32 rounding may move (see
+    # tests/test_classify.py::test_batches_do_not_change_the_record)
+    np.testing.assert_allclose(whole.deciding_errors, batched.deciding_errors, rtol=1e-5)
     assert whole.inversion.errors.shape == (5, 3, config.iterations + 1)
     several = config.starts != "uniform"
     assert (batched.inversion.start_index is not None) == several

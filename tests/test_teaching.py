@@ -137,7 +137,7 @@ def test_path_breaking_set_names_are_refused(name):
         check_set_name(name)
 
 
-@pytest.mark.parametrize("name", ["", "   ", "a/b", "back\\slash", "tab\t", "x" * 21])
+@pytest.mark.parametrize("name", ["", "   ", "a/b", "back\\slash", "tab\t", "x" * 21, "..", " . "])
 def test_bad_class_names_are_refused(name):
     with pytest.raises(TeachingError):
         check_class_name(name)
