@@ -91,6 +91,11 @@ def test_sample_drawing_and_digits(app_url):
         page.wait_for_timeout(1500)
         page.screenshot(path=str(OUT / "inversion_drawing.png"), full_page=True)
 
+        # the data set is chosen in the sidebar, which the app opens collapsed: a visitor
+        # opens it first (when it is still collapsed)
+        expand = page.get_by_test_id("stExpandSidebarButton")
+        if expand.count() and expand.first.is_visible():
+            expand.first.click()
         page.get_by_text("digits (MNIST)").click()
         page.get_by_text("held-out sample", exact=True).click()
         page.get_by_text("predicts").first.wait_for(timeout=180_000)
