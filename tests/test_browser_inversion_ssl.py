@@ -96,7 +96,11 @@ def test_sample_drawing_and_digits(app_url):
         expand = page.get_by_test_id("stExpandSidebarButton")
         if expand.count() and expand.first.is_visible():
             expand.first.click()
-        page.get_by_text("digits (MNIST)").click()
+        digits = page.get_by_text("digits (MNIST)")
+        try:
+            digits.click(timeout=10_000)
+        except sync_api.TimeoutError:  # the sidebar slid out of the viewport: click the label
+            digits.dispatch_event("click")
         page.get_by_text("held-out sample", exact=True).click()
         page.get_by_text("predicts").first.wait_for(timeout=180_000)
         page.get_by_text("5 labelled images per class").wait_for(timeout=120_000)
