@@ -39,6 +39,7 @@ from mic_core.single.generator import (CAPACITIES, CODES, chosen_training,
                                        default_single_config, find_generator,
                                        load_or_train_generator)
 from mic_core.single.inversion import CodeInversionConfig, corner_errors, invert_code
+from mic_core.single.validation import OutOfTime, deadline_progress
 from mic_core.type_selection import SELECTIONS
 
 PROTOCOL = "paper"  # MIC's default protocol: its split, types, test set and 50 iterations
@@ -54,10 +55,6 @@ def methods(code: str, capacity: str = "cells") -> tuple[str, str]:
     """
     stem = f"single_{code}" + ("_params" if capacity == "parameters" else "")
     return stem, f"{stem}_corners"
-
-
-class OutOfTime(RuntimeError):
-    """A training that would end after the deadline."""
 
 
 def _key(dataset, selection, noise_in, noise_out, seed, method) -> tuple:
@@ -115,12 +112,7 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     train = cell_config(dataset_name, selection, seed, noise_in, code, capacity, defaults)
     cached = find_generator(dataset.config, train, cache_dir) is not None
 
-    def progress(p):
-        if p.step % 100 == 0:
-            log(f"  step {p.step}/{p.steps} loss {p.loss:.4f} ({p.seconds_left:.0f} s left)")
-        if deadline is not None and p.step >= 20 and \
-                time.time() + p.seconds_left + 20 > deadline:
-            raise OutOfTime(f"the training would end {p.seconds_left:.0f} s from now")
+    progress = deadline_progress(deadline, log)
     start = time.perf_counter()
     generator = load_or_train_generator(dataset, train, cache_dir, progress=progress, log=log)
     fit_seconds = generator.train_seconds if math.isfinite(generator.train_seconds) \

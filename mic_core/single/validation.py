@@ -51,6 +51,27 @@ class OutOfTime(RuntimeError):
     """Raised by a progress callback when a training would end after the deadline."""
 
 
+def deadline_progress(deadline: float | None, log=lambda m: None, margin: float = 30.0):
+    """A training progress callback that logs every 100 steps and raises ``OutOfTime`` once
+    the pace since step 20 (after numba's compilation) says the training would end after
+    ``deadline`` (epoch seconds) less ``margin``; from step 40 on."""
+    marks = {}
+
+    def progress(p):
+        if p.step % 100 == 0:
+            log(f"  step {p.step}/{p.steps} loss {p.loss:.4f} ({p.seconds_left:.0f} s left)")
+        if deadline is None:
+            return
+        if "step" not in marks and p.step >= 20:
+            marks.update(step=p.step, time=time.time())
+        elif "step" in marks and p.step >= marks["step"] + 20:
+            pace = (time.time() - marks["time"]) / (p.step - marks["step"])
+            left = pace * (p.steps - p.step)
+            if time.time() + left + margin > deadline:
+                raise OutOfTime(f"{p.steps} steps would end {left:.0f} s from now")
+    return progress
+
+
 def validation_indices(dataset: Dataset, per_class: int | None = None,
                        seed: int = VALIDATION_SEED) -> np.ndarray:
     """Sorted indices into the training pool: ``per_class`` seeded samples of every class.
@@ -156,12 +177,7 @@ def run(dataset_name: str, code: str, capacity: str, candidates, out: Path, cach
                                       learning_rate=rate)
         log(f"{name}: {steps} steps at {rate:g}")
 
-        def progress(p, steps=steps):
-            if p.step % 100 == 0:
-                log(f"  step {p.step}/{p.steps} loss {p.loss:.4f} ({p.seconds_left:.0f} s left)")
-            if deadline is not None and p.step >= 20 and \
-                    time.time() + p.seconds_left + 30 > deadline:
-                raise OutOfTime(f"{steps} steps would end {p.seconds_left:.0f} s from now")
+        progress = deadline_progress(deadline, log)
         try:
             generator = load_or_train_generator(dataset, train, cache_dir, progress=progress,
                                                 log=log)
