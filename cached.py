@@ -443,6 +443,24 @@ def style_evaluation(name: str, training: str):
     return chosen, evaluate_style_memory(model, X, y), model.style(X)
 
 
+# Static figures of the Compete page, built once per expert set and shared by every visitor
+# (never mutated: st.plotly_chart copies a figure with to_dict; passing a Figure, not a dict,
+# also skips plotly's re-validation, which cost more than building it)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def types_card(key: str, _types: np.ndarray, names: tuple):
+    """The reference card of the experts named by ``key``: how the data set writes each class."""
+    from figures import types_card_figure
+    return types_card_figure(_types, list(names))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def expert_types_figure(key: str, expert: int, _types: np.ndarray, name: str):
+    """Expert ``expert``'s types (of the experts named by ``key``), side by side."""
+    from figures import shapes_figure
+    return shapes_figure(_types, [f"{name}: type {k + 1}" for k in range(len(_types))],
+                         height=130)
+
+
 # --- the validation-chosen protocol and the low-data league (issue 15) ---------------------
 def validated_report(path: str):
     """(paired settings, league table) of the results table at ``path``: re-computed only

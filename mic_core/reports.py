@@ -295,6 +295,8 @@ def report_markdown(table: pd.DataFrame) -> str:
         matrix, names = confusion(table, dataset, selection, *noise)
         parts += ["\n".join(lines), "Most confused pairs (mic, summed over seeds):",
                   _markdown(hard_pairs(matrix, names))]
+    from mic_core.single.experiments import report_section  # issue 11's rows, if any
+    parts += report_section(table)
     return "\n\n".join(parts)
 
 

@@ -12,7 +12,7 @@ from figures import iterations_figure, matrix_figure, shapes_figure
 from mic_core import reports
 from mic_core.experiments import (METHODS, NOISE_IN, OUTPUT_NOISE, RESULTS, Protocol, grid,
                                   run_grid)
-from mic_core.inversion_ssl.experiments import same_labels_table
+from mic_core.inversion_ssl.experiments import DIGITS_COMMANDS, digits_table, same_labels_table
 from mic_core.persistence import default_cache_dir
 from single_ui import experiments_rows_ui as single_generator_rows_ui
 from teach_ui import leave_one_out_ui
@@ -288,6 +288,14 @@ def same_labels_ui(rows) -> None:
                "types plus every other training and unlabelled trajectory (page Inversion); "
                "supervised_small: the same network on the types alone. Commands in the "
                "README.")
+    st.subheader("Digits: 50 labels (5 per class), 10 000 test images")
+    st.dataframe(digits_table(), hide_index=True, width="stretch")
+    st.caption("The same SmallCNN with and without the 59 950 other training images as "
+               "unlabelled data; settings and the number of steps chosen on 2 000 validation "
+               "images carved from the training set. The paper's Table 2: SmallCNN mean "
+               "pooling 99.07 %, max pooling 98.63 %, mean over 12 networks 98.77 % ± 0.25 "
+               "(50 labels, many epochs). Made by:")
+    st.code(DIGITS_COMMANDS, language="bash")
 
 
 cached.init_state()
