@@ -488,6 +488,7 @@ def paired_settings(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
                              if c["dataset"] == dataset and c["selection"] == selection}}
         for method in BASELINES:
             rows = _method_rows(table, dataset, selection, method)
+            rows = rows[rows["seed"].isin(mic_rows["seed"])]  # MIC's seeds: paired
             if len(rows):
                 entry["accuracy"][method] = float(rows["accuracy"].mean())
             if method in ("nn_mse", "nn_dtw"):
@@ -523,6 +524,15 @@ def _points(c: dict | None) -> str:
         return "no per-sample predictions"
     return (f"{c['estimate'] * 100:+.1f} ({c['ci_low'] * 100:+.1f} to "
             f"{c['ci_high'] * 100:+.1f}), p = {c['p_value']:.2g}")
+
+
+def _sentence(c: dict) -> str:
+    """
+    >>> _sentence({"estimate": 0.008, "ci_low": 0.003, "ci_high": 0.012, "p_value": 0.0018})
+    '+0.8 points, 95 % interval +0.3 to +1.2, p = 0.0018'
+    """
+    return (f"{c['estimate'] * 100:+.1f} points, 95 % interval {c['ci_low'] * 100:+.1f} to "
+            f"{c['ci_high'] * 100:+.1f}, p = {c['p_value']:.2g}")
 
 
 def _choice_text(choices: dict) -> str:
@@ -618,12 +628,14 @@ def validated_markdown(settings: list[dict], league: pd.DataFrame | None = None)
     for s in settings:
         v, name = verdicts(s), f"{s['dataset']}, {s['selection']}"
         mse, dtw = s.get("mic_minus_nn_mse"), s.get("mic_minus_nn_dtw")
+        seeds = f"{len(s['seeds'])} seeds"
         if mse is not None:
             verdict.append(f"- {name}: MIC {'beats' if v['beats_nn_mse'] else 'does NOT beat'}"
-                           f" NN (MSE) with the interval above zero ({_points(mse)} points)")
+                           f" NN (MSE) with the interval above zero ({_sentence(mse)}; "
+                           f"{seeds})")
         if dtw is not None:
             verdict.append(f"- {name}: MIC is {'significantly below' if v['below_nn_dtw'] else 'not significantly below'}"
-                           f" NN (DTW) ({_points(dtw)} points)")
+                           f" NN (DTW) ({_sentence(dtw)}; {seeds})")
     lines.append("\n".join(verdict))
     if league is not None and len(league):
         lines += ["## The low-data league: every system on the same four types per class",

@@ -173,3 +173,15 @@ def test_report_json_settings_on_a_tiny_results_file(tmp_path, capsys):
     markdown = capsys.readouterr().out
     assert "every choice made on validation" in markdown
     assert "characters, clustered: MIC is not significantly below NN (DTW)" in markdown
+
+
+def test_every_rule_asked_for_comes_with_the_plain_one(tiny_experts, tiny_dataset):
+    """A free-ends choice asks only for "free ends"; the plain decisions come along (a test
+    unit read them: it failed once with a KeyError)."""
+    from mic_core.data import Standardiser
+    from mic_core.experiments.validated import mic_predictions
+    flat = Standardiser(mean=np.zeros(2), std=np.ones(2))
+    predicted = mic_predictions(tiny_experts, tiny_dataset.X_test[:3], flat, 2, ("free ends",))
+    assert set(predicted) == {"uniform/plain", "uniform+corners/plain", "uniform/free ends",
+                              "uniform+corners/free ends"}
+    assert all(len(p) == 3 for p in predicted.values())

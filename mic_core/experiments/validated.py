@@ -117,7 +117,7 @@ def validation_indices(dataset, types: np.ndarray, limit: int | None = None) -> 
     return np.sort(chosen)
 
 
-def test_samples(dataset, protocol: ValidatedProtocol):
+def held_out_samples(dataset, protocol: ValidatedProtocol):
     """(X, y) of the held-out samples the protocol reports on (seeded subset if limited)."""
     chosen = seeded_subset(len(dataset.X_test), _test_limit(dataset.name, protocol), seed=0)
     return dataset.X_test[chosen], dataset.y_test[chosen]
@@ -146,6 +146,7 @@ def mic_predictions(experts, X: np.ndarray, standardiser, iterations: int,
     start 0 of the multi-start inversion; its final reconstruction (free ends) is generated
     from its final mixture weights."""
     config = InversionConfig(iterations=iterations, starts="uniform+corners")
+    rule_names = tuple(dict.fromkeys(("plain", *rule_names)))  # plain always: it is free
     out = {f"{s}/{r}": [] for s in STARTS for r in rule_names}
     for i in range(0, len(X), chunk):
         record = invert(experts, X[i: i + chunk], config, record="errors")
@@ -171,9 +172,9 @@ def choose(scores: list[dict], keys=("noise_in", "noise_out", "starts", "rule"))
     dict per (seed, candidate) with ``keys`` and ``accuracy``, in candidate order; ties go
     to the earliest candidate.
 
-    >>> choose([{"a": 1, "accuracy": 0.8}, {"a": 2, "accuracy": 0.9},
-    ...         {"a": 1, "accuracy": 0.9}, {"a": 2, "accuracy": 0.8}], keys=("a",))
-    {'a': 1, 'validation_accuracy': 0.85, 'seeds': 2}
+    >>> choose([{"a": 1, "accuracy": 0.5}, {"a": 2, "accuracy": 1.0},
+    ...         {"a": 1, "accuracy": 1.0}, {"a": 2, "accuracy": 0.5}], keys=("a",))
+    {'a': 1, 'validation_accuracy': 0.75, 'seeds': 2}
     """
     order, totals = [], {}
     for row in scores:
@@ -398,7 +399,7 @@ def _run_nn(unit: Unit, queue, protocol, cache) -> dict:
     from mic_core.baselines import NearestNeighbourDTW, NearestNeighbourMSE
     dataset = _dataset(unit.dataset)
     X_types, y_types = _flat_types(dataset, unit, protocol, cache)
-    X, y = test_samples(dataset, protocol)
+    X, y = held_out_samples(dataset, protocol)
     rows = []
     for method, model in (("nn_mse", NearestNeighbourMSE()), ("nn_dtw", NearestNeighbourDTW())):
         start = time.perf_counter()
@@ -459,7 +460,7 @@ def _run_test_mic(unit: Unit, queue, protocol, cache) -> dict:
     chosen = queue.load(unit.needs[0])["chosen"]
     dataset = _dataset(unit.dataset)
     noise = (chosen["noise_in"], chosen["noise_out"])
-    X, y = test_samples(dataset, protocol)
+    X, y = held_out_samples(dataset, protocol)
     start = time.perf_counter()
     experts = load_or_train(dataset, _train_config(unit.dataset, unit.selection, unit.seed,
                                                    protocol, noise), cache)
@@ -519,7 +520,7 @@ def _run_test_lstm(unit: Unit, queue, protocol, cache) -> dict:
     chosen = queue.load(unit.needs[0])["chosen"]
     dataset = _dataset(unit.dataset)
     X_types, y_types = _flat_types(dataset, unit, protocol, cache)
-    X, y = test_samples(dataset, protocol)
+    X, y = held_out_samples(dataset, protocol)
     start = time.perf_counter()
     model = ForwardLSTMClassifier(learning_rate=chosen["learning_rate"],
                                   steps=chosen["steps"], seed=unit.seed).fit(X_types, y_types)
