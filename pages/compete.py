@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 
 import cached
-from figures import arena_html, arena_spec, shapes_figure, types_card_figure
+import single_ui
+from figures import arena_html, arena_spec, shapes_figure
 from mic_core.fit_quality import fit_quality
 from widgets import arena_player, drawing_ui, expert_set_ui
 
@@ -67,13 +68,13 @@ def sample_ui(data) -> tuple[np.ndarray, int]:
     return target, truth
 
 
-def reference_card_ui(experts, noun: str) -> None:
-    """How the data set writes each character: the experts' types."""
+def reference_card_ui(experts, key: str, noun: str) -> None:
+    """How the data set writes each character: the experts' types (``key``: which experts)."""
     with st.popover(f"How the data set writes each {noun}", icon=":material/menu_book:",
                     use_container_width=True):
         st.caption(f"Each expert learnt its {noun} from these four examples (its types). "
                    "Upright print letters differ from this cursive data: draw them like this.")
-        st.plotly_chart(types_card_figure(experts.types, list(experts.class_names)),
+        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names)),
                         key="reference_card", config={"displayModeBar": False,
                                                       "staticPlot": True})
 
@@ -169,6 +170,7 @@ expert_set_ui()
 data = cached.dataset(state["dataset"])
 train = cached.train_config()
 experts, set_key = cached.competing_experts_ui(data.name, train)
+experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the figure caches
 thresholds = cached.fit_thresholds(data.name, train)
 noun = "digit" if data.name == "mnist" else "letter"
 
@@ -176,17 +178,27 @@ left, right = st.columns([1, 2.4] if not st.session_state["present"] else [1, 2.
                          gap="medium")
 with left:
     source, present = header_ui()
+    contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
     st.markdown(PRESENTATION_CSS if present else COMPACT_CSS, unsafe_allow_html=True)
     truth = None
     if source == "Draw":
         state["sample"] = -1
         target = drawing_ui(data, thresholds.straightness)
-        reference_card_ui(experts, noun)
+        reference_card_ui(experts, experts_key, noun)
     else:
         if state["sample"] < 0:
             state["sample"] = 0
         target, truth = sample_ui(data)
 if target is None:
+    with right:  # the player stays loaded between drawings: no reload per drawing
+        st.container()
+        arena_player({"idle": True, "message": f"Draw a {noun} on the canvas: the experts' "
+                      "race appears here." if source == "Draw" else ""})
+    cached.sync_url()
+    st.stop()
+if contestants == "single":  # the single generator alone
+    with right:
+        single_ui.compete_single_ui(data, target, truth, with_experts=False)
     cached.sync_url()
     st.stop()
 
@@ -204,7 +216,8 @@ with left:
         st.caption(ERROR_MEANING)
 last = record.inversion.errors.shape[2]  # positions 0..last-1 iterations, last the decision
 with right:
-    verdict_ui(record, names, truth, quality, present)
+    with st.container():  # first in the column, whatever the verdict holds: the player
+        verdict_ui(record, names, truth, quality, present)  # keeps its place (and iframe)
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
@@ -216,10 +229,10 @@ with right:
         with cols[0]:
             selected_ui(names, selected, winner)
         with cols[1]:
-            st.plotly_chart(shapes_figure(experts.types[selected],
-                                          [f"{names[selected]}: type {k + 1}"
-                                           for k in range(experts.config.n_types)],
-                                          height=130), key="types",
-                            config={"displayModeBar": False, "staticPlot": True})
+            st.plotly_chart(cached.expert_types_figure(experts_key, selected,
+                                                       experts.types[selected], names[selected]),
+                            key="types", config={"displayModeBar": False, "staticPlot": True})
         export_ui(record, spec, quality)
+if contestants == "both":  # the single generator's verdicts beside the experts'
+    single_ui.compete_single_ui(data, target, truth, with_experts=True)
 cached.sync_url()
