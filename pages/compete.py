@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 import cached
+import single_ui
 from figures import arena_html, arena_spec, shapes_figure
 from mic_core.fit_quality import fit_quality
 from widgets import arena_player, drawing_ui, expert_set_ui
@@ -177,6 +178,7 @@ left, right = st.columns([1, 2.4] if not st.session_state["present"] else [1, 2.
                          gap="medium")
 with left:
     source, present = header_ui()
+    contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
     st.markdown(PRESENTATION_CSS if present else COMPACT_CSS, unsafe_allow_html=True)
     truth = None
     if source == "Draw":
@@ -192,6 +194,11 @@ if target is None:
         st.container()
         arena_player({"idle": True, "message": f"Draw a {noun} on the canvas: the experts' "
                       "race appears here." if source == "Draw" else ""})
+    cached.sync_url()
+    st.stop()
+if contestants == "single":  # the single generator alone
+    with right:
+        single_ui.compete_single_ui(data, target, truth, with_experts=False)
     cached.sync_url()
     st.stop()
 
@@ -226,4 +233,6 @@ with right:
                                                        experts.types[selected], names[selected]),
                             key="types", config={"displayModeBar": False, "staticPlot": True})
         export_ui(record, spec, quality)
+if contestants == "both":  # the single generator's verdicts beside the experts'
+    single_ui.compete_single_ui(data, target, truth, with_experts=True)
 cached.sync_url()
