@@ -1,6 +1,7 @@
 """The Style memory page in a real browser (Debian's Chromium via Playwright): a held-out
-sample, a letter drawn with the mouse, the interpolation played, the digits; any page error
-fails the test. Run under ``flock /tmp/browser.lock`` beside other browser tests."""
+sample, a letter drawn with the mouse, the interpolation played, a digit drawn with the
+mouse and a held-out digit; any page error fails the test. Run under
+``flock /tmp/browser.lock`` beside other browser tests."""
 import os
 import socket
 import subprocess
@@ -104,6 +105,20 @@ def test_style_memory_page_in_a_browser(app_url):
         # the digits
         page.get_by_text("digits (MNIST)").click()
         page.get_by_text("Draw one digit, large.").wait_for(timeout=120_000)  # the digits' page
+        # draw a zero with the mouse
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=60_000)
+        box = canvas.bounding_box()
+        angles = np.linspace(0, 2 * np.pi, 40)
+        ring = np.stack([140 + 60 * np.sin(angles), 140 - 90 * np.cos(angles)], axis=1)
+        page.mouse.move(box["x"] + ring[0, 0], box["y"] + ring[0, 1])
+        page.mouse.down()
+        for x, y in ring[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+        page.mouse.up()
+        page.get_by_text("Predicted:").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(OUT / "style_memory_drawn_digit.png"), full_page=True)
         page.get_by_text("Held-out sample", exact=True).first.click()
         page.get_by_text("AUROC").first.wait_for(timeout=120_000)
         page.wait_for_timeout(5000)
