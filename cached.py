@@ -466,3 +466,56 @@ def style_evaluation(name: str, training: str):
     chosen = test_indices(name)
     X, y = data.X_test[chosen], data.y_test[chosen]
     return chosen, evaluate_style_memory(model, X, y), model.style(X)
+
+
+# Static figures of the Compete page, built once per expert set and shared by every visitor
+# (never mutated: st.plotly_chart copies a figure with to_dict; passing a Figure, not a dict,
+# also skips plotly's re-validation, which cost more than building it)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None):
+    """The reference card of the experts named by ``key``: how the data set writes each class
+    (``scale``: true proportions, ``figures.true_shape``)."""
+    from figures import types_card_figure
+    return types_card_figure(_types, list(names), scale=scale)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def expert_types_figure(key: str, expert: int, _types: np.ndarray, name: str,
+                        scale: tuple | None = None):
+    """Expert ``expert``'s types (of the experts named by ``key``), side by side (``scale``:
+    true proportions, ``figures.true_shape``)."""
+    from figures import shapes_figure
+    return shapes_figure(_types, [f"{name}: type {k + 1}" for k in range(len(_types))],
+                         height=130, scale=scale)
+
+
+# --- the validation-chosen protocol and the low-data league (issue 15) ---------------------
+def validated_report(path: str):
+    """(paired settings, league table) of the results table at ``path``: re-computed only
+    when the table, its per-sample predictions or the committed choices change."""
+    from pathlib import Path
+
+    from mic_core.experiments.store import predictions_path
+    file = Path(path)
+    stamps = tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in
+                   (file, predictions_path(file), file.parent / "validated" / "choices.json",
+                    file.parent / "validated" / "report.json"))
+    return _validated_report(path, stamps)
+
+
+@st.cache_data(show_spinner="Pairing the per-sample predictions…", max_entries=4)
+def _validated_report(path: str, stamps: tuple):
+    """The committed report (``results/validated/report.json``, written by ``python -m
+    mic_core report --json``) where there is one beside the table, else computed."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mic_core.experiments import read_results
+    from mic_core.experiments.validated import report_parts
+    committed = Path(path).parent / "validated" / "report.json"
+    if committed.exists():
+        report = json.loads(committed.read_text())
+        return report.get("settings", []), pd.DataFrame(report.get("league", []))
+    return report_parts(read_results(path), Path(path), n_resamples=2000)

@@ -39,6 +39,36 @@ def single_options_ui() -> tuple:
     return cached.single_train_config(), inversion
 
 
+CONTESTANTS = {"experts": "Experts", "single": "Single generator", "both": "Both"}
+
+
+def contestants_ui() -> str:
+    """Compete's choice of contestants: "experts" (MIC), "single" (the single generator) or
+    "both" (their verdicts side by side); kept across page switches."""
+    state = st.session_state
+    if state.get("contestants") not in CONTESTANTS:  # first visit, a page switch, deselected
+        state["contestants"] = state.get("_contestants", "experts")
+    chosen = st.segmented_control(
+        "Contestants", list(CONTESTANTS), key="contestants", format_func=CONTESTANTS.__getitem__,
+        help="Who competes: the experts (one small network per class), the single generator "
+             "(one network for all classes, the exposé's design), or both side by side")
+    state["_contestants"] = chosen or "experts"
+    return state["_contestants"]
+
+
+def compete_single_ui(data, target, truth=None, with_experts: bool = True):
+    """Compete's single generator: its options in the sidebar, its generator (trained on
+    request if this configuration is not shipped), and its contest on ``target``. Returns
+    the inversion record, or None while the generator is not trained."""
+    _defaults()
+    train, inversion = single_options_ui()
+    st.subheader("Single generator", anchor=False)
+    generator = single_generator_ui(data, train)
+    if generator is None:
+        return None
+    return single_contest_ui(data, generator, train, inversion, target, truth, with_experts)
+
+
 def _defaults() -> None:
     for key, value in {"single_code": "class", "single_capacity": "cells",
                        "single_start": "zero", "single_simplex": False,
@@ -49,7 +79,8 @@ def _defaults() -> None:
 def single_generator_ui(data, train):
     """The generator of ``train``, or None after offering to train it."""
     if find_generator(data.config, train) is None:
-        minutes = {"characters": 15, "mnist": 2}[data.name] * train.hidden_size / 200
+        minutes = {"characters": 15, "mnist": 2}[data.name] * train.hidden_size / 200 \
+            * train.steps / 1000
         st.info(f"This single generator ({train.code} code, {train.hidden_size} cells, "
                 f"{train.steps} training steps) is not trained yet; training it takes "
                 f"roughly {max(1, round(minutes))} min on one core here.")
@@ -90,10 +121,12 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
         cached.experts_ui(data.name, cached.train_config())  # trained through the queue
         mic = cached.classification(data.name, cached.train_config(), target)
         verdict(columns[2], "Experts (MIC)", int(mic.winners[0]))
+    projected = "projected onto the simplex" if inversion.projection == "simplex" \
+        else "unprojected"
     st.caption(f"{train.code.capitalize()} code, {generator.hidden_size} cells, "
-               f"{generator.n_parameters:,} weights; inversion from the {inversion.start} "
-               f"vector, {'projected onto the simplex' if inversion.projection == 'simplex' else 'unprojected'}"
-               f", {inversion.iterations} iterations. "
+               f"{generator.n_parameters:,} weights, trained {train.steps} steps at "
+               f"{train.learning_rate:g}; inversion from the {inversion.start} vector, "
+               f"{projected}, {inversion.iterations} iterations. "
                + ("" if truth is None else f"The sample is a **{names[truth]}**."))
     fig = code_arena_figure(record, 0, truth)
     st.plotly_chart(fig, key="single_arena", config={"displayModeBar": False})

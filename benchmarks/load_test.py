@@ -7,14 +7,21 @@
 Starts ``streamlit run app.py`` on a free localhost port (the settings of the environment,
 e.g. ``MIC_MAX_TRAININGS_PER_HOUR``, pass through), then for each N opens N pages in Debian's
 Chromium (one browser, one context per visitor: separate sessions; never a downloaded
-browser). Every visitor draws held-out letters with the mouse, one after another: clear the
-canvas, draw, release, wait for the winner, wait for the arena figure, press play. Measured:
+browser). One visitor draws one letter first, unmeasured (a teacher opens the app before
+class: the experts load and the engine compiles once per server; its time is reported). Then
+the class arrives: the N visitors open the page over ``--arrival-seconds`` and, once all are
+in, each starts within ``--spread-seconds`` and draws held-out letters with the mouse, one
+after another, at a pen's pace: clear the canvas, draw (``--stroke-seconds``), release, wait
+for the winner, wait for the arena player to draw the race (it plays by itself) and watch it
+(``--watch-seconds``). ``--burst`` drops every pause (all at once: a stress test, reported
+apart). Measured:
 
 - pen release -> the winner on the page, and -> the arena figure drawn (p50, p95, max);
 - failures (a step that timed out) and page exceptions (``pageerror``) per visitor;
 - the server's CPU seconds per drawing (``/proc/<pid>/stat``) and its resident memory
   (peak and after), sampled every half second;
-- how much of the machine's CPU the browsers took while the server worked (they share it).
+- how much of the machine's CPU the server and everything else (the browsers, this driver)
+  took while the class drew (``/proc/stat``; they share the two cores).
 
 Each N writes one JSON object (also printed); the soak writes its memory curve as JSON and a
 PNG. Nothing here is timed in CI.
@@ -33,6 +40,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -155,89 +163,173 @@ def _letters(count: int, seed: int) -> list[tuple[np.ndarray, str]]:
     return letters
 
 
-async def _visitor(browser, url: str, letters, timeout_ms: int) -> dict:
+@dataclass(frozen=True)
+class Pace:
+    """How a class uses the page: the visitors arrive over ``arrival_seconds`` (a class opens
+    the link over half a minute), start drawing within ``spread_seconds`` of each other once
+    every page is open, draw each letter at a pen's speed (``stroke_seconds``) and watch the
+    race (``watch_seconds``, about 50 iterations at 6 frames/s) before clearing the canvas.
+    ``Pace.burst()`` is the worst case: everyone at once, no pause (a stress test)."""
+
+    arrival_seconds: float = 30.0
+    spread_seconds: float = 10.0
+    stroke_seconds: float = 1.5
+    watch_seconds: float = 8.0
+
+    @classmethod
+    def burst(cls) -> "Pace":
+        return cls(arrival_seconds=0.0, spread_seconds=0.0, stroke_seconds=0.0,
+                   watch_seconds=0.0)
+
+
+async def _open(browser, url: str, delay: float, timeout_ms: int, errors: list):
+    """One visitor opens Compete after ``delay`` seconds; returns (context, page, canvas,
+    seconds to a drawable canvas)."""
+    await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors}
+    opened = time.perf_counter()
+    await page.goto(url, timeout=timeout_ms)
+    canvas = page.locator("canvas.upper-canvas").first
+    await canvas.wait_for(timeout=timeout_ms)
+    return context, page, canvas, time.perf_counter() - opened
+
+
+async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, number: int,
+                   sessions: int, everyone_open: asyncio.Barrier, rng) -> dict:
+    errors: list[str] = []
+    out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors,
+           "open_seconds": None}
+    context = None
     try:
-        await page.goto(url, timeout=timeout_ms)
-        canvas = page.locator("canvas.upper-canvas").first
-        await canvas.wait_for(timeout=timeout_ms)
-        for number, (path, letter) in enumerate(letters):
+        context, page, canvas, out["open_seconds"] = await _open(
+            browser, url, pace.arrival_seconds * number / max(sessions, 1), timeout_ms, errors)
+    except Exception as exc:
+        out["failures"].append(f"page: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    await everyone_open.wait()  # the measured part starts when the whole class is in
+    if context is None:
+        return out
+    try:
+        await asyncio.sleep(rng.uniform(0, pace.spread_seconds))
+        drawn = (None, 0)  # the player's (drawing token, frames drawn) so far
+        for index, (path, letter) in enumerate(letters):
             try:
-                if number:  # a fresh canvas for the next letter
+                if index:  # a fresh canvas for the next letter
                     await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
                     await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
                                                                        timeout=timeout_ms)
                 box = await canvas.bounding_box()
+                pause = pace.stroke_seconds / max(len(path) - 1, 1)
                 await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
                 await page.mouse.down()
                 for x, y in path[1:]:
                     await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+                    if pause:
+                        await asyncio.sleep(pause)
                 released = time.perf_counter()
                 await page.mouse.up()
                 await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
                 out["to_winner"].append(time.perf_counter() - released)
-                figure = page.locator(".js-plotly-plot").last
-                await figure.wait_for(timeout=timeout_ms)
+                frame, drawn = await _new_figure(page, drawn, timeout_ms)
                 out["to_figure"].append(time.perf_counter() - released)
-                play = page.get_by_role("button", name="play", exact=False).or_(
-                    page.locator(".updatemenu-button", has_text="play"))
-                if await play.count():
-                    await play.first.click(timeout=timeout_ms)
+                await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
+                if await frame.evaluate("window.__arena.playing || window.__arena.position > 0"):
                     out["played"] += 1
             except Exception as exc:  # a timed-out step is a failure, counted, not fatal
-                out["failures"].append(f"letter {number} ({letter}): {type(exc).__name__}: "
+                out["failures"].append(f"letter {index} ({letter}): {type(exc).__name__}: "
                                        f"{str(exc).splitlines()[0][:200]}")
-    except Exception as exc:
-        out["failures"].append(f"page: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
         await context.close()
     return out
+
+
+async def _new_figure(page, before: tuple, timeout_ms: int):
+    """Wait until the arena player (an iframe) has drawn a new drawing's race: its spec's token
+    changed and it drew a frame since. Returns (frame, (token, frames drawn))."""
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while time.perf_counter() < deadline:
+        frame = next((f for f in page.frames if "arena_player" in f.url), None)
+        if frame is not None:
+            try:
+                token, count = await frame.evaluate(
+                    "[window.__arena && window.__arena.spec ? window.__arena.spec.token : null,"
+                    " (window.__frames || []).length]")
+            except Exception:  # the frame is being replaced
+                token, count = None, 0
+            if token is not None and token != before[0] and count > before[1]:
+                return frame, (token, count)
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the arena player did not draw the new race")
 
 
 def _percentile(values, q):
     return float(np.percentile(values, q)) if values else None
 
 
+def _machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far (every process, all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
-                        timeout_ms: int) -> dict:
+                        timeout_ms: int, pace: Pace) -> dict:
     from playwright.async_api import async_playwright
     letters = _letters(sessions * drawings, seed)
+    rng = np.random.RandomState(seed)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        cpu_before, browsers_before = server.cpu_seconds(), _browsers_cpu_seconds()
+        everyone_open = asyncio.Barrier(sessions + 1)
+        visitors = [asyncio.create_task(_visitor(
+            browser, server.url, letters[i * drawings:(i + 1) * drawings], timeout_ms, pace, i,
+            sessions, everyone_open, rng)) for i in range(sessions)]
+        await everyone_open.wait()
+        cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
+        rss_before = server.rss_mb()
         started = time.perf_counter()
-        results = await asyncio.gather(*[
-            _visitor(browser, server.url, letters[i * drawings:(i + 1) * drawings], timeout_ms)
-            for i in range(sessions)])
+        results = await asyncio.gather(*visitors)
         wall = time.perf_counter() - started
         server_cpu = server.cpu_seconds() - cpu_before
-        browsers_cpu = _browsers_cpu_seconds() - browsers_before
+        machine_cpu = _machine_cpu_seconds() - machine_before
         await browser.close()
     to_winner = [t for r in results for t in r["to_winner"]]
     to_figure = [t for r in results for t in r["to_figure"]]
+    opened = [r["open_seconds"] for r in results if r["open_seconds"] is not None]
     peak = max((m for _, m in server.memory), default=float("nan"))
+    cores = os.cpu_count()
     return {
-        "sessions": sessions, "drawings_per_session": drawings,
+        "sessions": sessions, "drawings_per_session": drawings, "pace": asdict(pace),
         "drawings_done": len(to_winner), "failures": sum(len(r["failures"]) for r in results),
         "failure_messages": [f for r in results for f in r["failures"]][:10],
         "page_exceptions": sum(len(r["page_errors"]) for r in results),
         "page_exception_messages": [e for r in results for e in r["page_errors"]][:10],
         "played": sum(r["played"] for r in results),
+        "open_p50_s": _percentile(opened, 50), "open_max_s": max(opened, default=None),
         "to_winner_p50_s": _percentile(to_winner, 50), "to_winner_p95_s": _percentile(to_winner, 95),
         "to_winner_max_s": max(to_winner, default=None),
         "to_figure_p50_s": _percentile(to_figure, 50), "to_figure_p95_s": _percentile(to_figure, 95),
         "server_cpu_seconds": server_cpu,
         "server_cpu_seconds_per_drawing": server_cpu / max(len(to_winner), 1),
-        "browsers_cpu_seconds": browsers_cpu,
-        "browsers_cpu_share": browsers_cpu / (wall * os.cpu_count()),
-        "server_cpu_share": server_cpu / (wall * os.cpu_count()),
+        # everything else that ran meanwhile: the browsers, this driver, the system
+        "others_cpu_seconds": machine_cpu - server_cpu,
+        "server_cpu_share": server_cpu / (wall * cores),
+        "others_cpu_share": (machine_cpu - server_cpu) / (wall * cores),
         "wall_seconds": wall,
+        "server_rss_before_mb": rss_before,
         "server_rss_after_mb": server.rss_mb(), "server_rss_peak_mb": peak,
     }
+
+
+async def _warm_up(server: Server, seed: int, timeout_ms: int) -> dict:
+    """One visitor, one letter, before anything is measured: a teacher opens the app before
+    class. Its time includes loading the experts and compiling the engine once per server."""
+    started = time.perf_counter()
+    result = await _run_sessions(server, 1, 1, seed + 99, timeout_ms, Pace.burst())
+    return {"warm_up_seconds": time.perf_counter() - started,
+            "warm_up_to_winner_s": result["to_winner_max_s"],
+            "warm_up_failures": result["failure_messages"]}
 
 
 def _machine() -> dict:
@@ -250,12 +342,13 @@ def _machine() -> dict:
 
 
 def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: int,
-         out: Path) -> dict:
+         out: Path, pace: Pace) -> dict:
     """A few visitors drawing without pause for ``minutes``; the server's memory curve."""
     deadline = time.perf_counter() + minutes * 60
     rounds, drawn, failures, exceptions = 0, 0, 0, 0
     while time.perf_counter() < deadline:
-        result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms))
+        result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
+                                           pace))
         rounds += 1
         drawn += result["drawings_done"]
         failures += result["failures"]
@@ -308,24 +401,41 @@ def main(argv=None) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per step")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "load")
+    parser.add_argument("--burst", action="store_true",
+                        help="stress test: everyone opens, draws and redraws at once, no pauses")
+    parser.add_argument("--arrival-seconds", type=float, default=Pace.arrival_seconds)
+    parser.add_argument("--spread-seconds", type=float, default=Pace.spread_seconds)
+    parser.add_argument("--stroke-seconds", type=float, default=Pace.stroke_seconds)
+    parser.add_argument("--watch-seconds", type=float, default=Pace.watch_seconds)
+    parser.add_argument("--browsers-nice", type=int, default=10,
+                        help="niceness of the browsers (and this driver); the server keeps 0. "
+                             "In a class the browsers run on the students' machines, so here "
+                             "they yield the two cores to the server; 0 = equal footing")
     args = parser.parse_args(argv)
+    pace = Pace.burst() if args.burst else Pace(args.arrival_seconds, args.spread_seconds,
+                                                  args.stroke_seconds, args.watch_seconds)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"error: {CHROMIUM} is missing (apt-get install chromium)")
     args.out.mkdir(parents=True, exist_ok=True)
     server = Server()
+    os.nice(args.browsers_nice)  # after the server started: Chromium inherits it, the server not
     stamp = time.strftime("%Y-%m-%d")
+    timeout_ms = int(args.timeout * 1000)
     try:
+        warm_up = asyncio.run(_warm_up(server, args.seed, timeout_ms))
+        print(json.dumps(warm_up), file=sys.stderr, flush=True)
         for sessions in args.sessions:
-            result = {"machine": _machine(), "date": stamp,
+            result = {"machine": _machine(), "date": stamp, "browsers_nice": args.browsers_nice,
+                      **warm_up,
                       **asyncio.run(_run_sessions(server, sessions, args.drawings, args.seed,
-                                                  int(args.timeout * 1000)))}
+                                                  timeout_ms, pace))}
             print(json.dumps(result), flush=True)
-            name = f"load_{sessions}x{args.drawings}.json"
+            name = f"load_{sessions}x{args.drawings}{'_burst' if args.burst else ''}.json"
             (args.out / name).write_text(json.dumps(result, indent=1))
         if args.soak_minutes > 0:
             result = {"machine": _machine(), "date": stamp,
                       **soak(server, args.soak_sessions, args.soak_minutes, args.seed + 1000,
-                             int(args.timeout * 1000), args.out)}
+                             timeout_ms, args.out, pace)}
             (args.out / "soak.json").write_text(json.dumps(result, indent=1))
             print(json.dumps({k: v for k, v in result.items() if k != "memory_curve"}))
     finally:

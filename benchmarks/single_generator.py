@@ -7,7 +7,8 @@
 ``add-class``: adding a class to MIC trains one new expert (its four types, the experts'
 14000 steps); the single generator must be retrained as a whole on all C+1 classes. Both are
 timed in this process, one numba thread, on this machine's processor (named in the JSON);
-the generator's steps are timed over ``--probe-steps`` and scaled to its full budget.
+the generator's steps are timed over ``--probe-steps`` and scaled to its full budget (the
+steps chosen on validation), for both codes and both capacities (cells, parameters).
 
 ``landscape``: over a seeded subset of held-out targets, the mean number of local minima on
 the pair slice of the true class's expert and of the single generator, and how often steepest
@@ -55,18 +56,24 @@ def add_class(dataset_name: str, probe_steps: int) -> dict:
     train_on_types(types[-1:], data.class_names[-1:], experts_config)
     result["mic_one_expert_seconds"] = time.perf_counter() - start
     result["mic_steps"] = experts_config.steps
-    # the single generator: all classes again, timed over probe_steps and scaled
-    for code in ("class", "type"):
-        config = default_single_config(dataset_name, code)
-        probe = replace(config, steps=probe_steps)
-        start = time.perf_counter()
-        train_single_generator(types, data.class_names, probe)
-        per_step = (time.perf_counter() - start) / probe_steps
-        result[f"single_{code}_seconds_per_step"] = per_step
-        result[f"single_{code}_retrain_seconds"] = per_step * config.steps
-        result[f"single_{code}_steps"] = config.steps
-        result[f"single_{code}_ratio_to_one_expert"] = \
-            per_step * config.steps / result["mic_one_expert_seconds"]
+    # the single generator: all classes again, timed over probe_steps and scaled to the
+    # validated steps of each family (after a two-step warm-up: numba compiles once)
+    for capacity in ("cells", "parameters"):
+        for code in ("class", "type"):
+            config = default_single_config(dataset_name, code, capacity)
+            train_single_generator(types, data.class_names, replace(config, steps=2))
+            probe = replace(config, steps=probe_steps)
+            start = time.perf_counter()
+            train_single_generator(types, data.class_names, probe)
+            per_step = (time.perf_counter() - start) / probe_steps
+            name = f"single_{code}" + ("_params" if capacity == "parameters" else "")
+            result[f"{name}_hidden_size"] = config.hidden_size
+            result[f"{name}_seconds_per_step"] = per_step
+            result[f"{name}_retrain_seconds"] = per_step * config.steps
+            result[f"{name}_steps"] = config.steps
+            result[f"{name}_ratio_to_one_expert"] = \
+                per_step * config.steps / result["mic_one_expert_seconds"]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 

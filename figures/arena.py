@@ -171,8 +171,9 @@ def matrix_figure(matrix: np.ndarray, rows, columns, row_title: str, column_titl
             hoverinfo="skip",
             marker=dict(symbol="circle-open", size=22, line=dict(width=3),
                         color=[TRUE if o else LEADER for o in own])))
-    fig.update_yaxes(autorange="reversed", title=row_title, type="category")
-    fig.update_xaxes(title=column_title, type="category", side="top")
+    # dtick 1: every class named (plotly skips every second label of 20 by default)
+    fig.update_yaxes(autorange="reversed", title=row_title, type="category", dtick=1)
+    fig.update_xaxes(title=column_title, type="category", side="top", dtick=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
                       plot_bgcolor="white")
     return fig

@@ -75,12 +75,15 @@ class _ForwardLSTM(nn.Module):
 class ForwardLSTMClassifier(ClassifierMixin, BaseEstimator):
     """A forward LSTM classifier trained with cross-entropy (Adam, seeded): full batch, or
     ``steps`` random minibatches of ``batch_size`` (for a whole training pool), with the
-    gradient's norm clipped to ``max_grad_norm`` if given."""
+    gradient's norm clipped to ``max_grad_norm`` if given. With ``warm_start`` a further
+    ``fit`` continues the fitted network and its optimiser for ``steps`` more steps
+    (scikit-learn's convention), so that checkpoints of one run can be validated."""
 
     def __init__(self, hidden_size: int = 200, steps: int = 300, learning_rate: float = 0.01,
                  seed: int = 42, batch_size: int | None = None,
-                 max_grad_norm: float | None = None):
+                 max_grad_norm: float | None = None, warm_start: bool = False):
         self.hidden_size = hidden_size
+        self.warm_start = warm_start
         self.max_grad_norm = max_grad_norm
         self.steps = steps
         self.learning_rate = learning_rate
@@ -92,12 +95,16 @@ class ForwardLSTMClassifier(ClassifierMixin, BaseEstimator):
         X = torch.from_numpy(X)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         target = torch.from_numpy(y_index.astype(np.int64))
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(self.seed)
-        self.model_ = _ForwardLSTM(X.shape[2], self.hidden_size, len(self.classes_))
-        torch.random.set_rng_state(generator_state)  # leave the caller's generator alone
-        optimiser = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
-        rng = np.random.RandomState(self.seed)
+        if not (self.warm_start and hasattr(self, "optimiser_")):
+            generator_state = torch.random.get_rng_state()
+            torch.manual_seed(self.seed)
+            self.model_ = _ForwardLSTM(X.shape[2], self.hidden_size, len(self.classes_))
+            torch.random.set_rng_state(generator_state)  # leave the caller's generator alone
+            self.optimiser_ = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
+            self.steps_done_ = 0
+        optimiser = self.optimiser_
+        self.model_.train()
+        rng = np.random.RandomState(self.seed + self.steps_done_)
         for _ in range(self.steps):
             batch = slice(None)
             if self.batch_size is not None and self.batch_size < len(X):
@@ -108,6 +115,7 @@ class ForwardLSTMClassifier(ClassifierMixin, BaseEstimator):
             if self.max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(self.model_.parameters(), self.max_grad_norm)
             optimiser.step()
+        self.steps_done_ += self.steps
         self.model_.eval()
         return self
 

@@ -63,17 +63,26 @@ def cmd_experiments(args):
 def cmd_report(args):
     from mic_core import reports
     from mic_core.experiments import read_results
+    from mic_core.experiments.validated import report_parts
     try:
-        table = read_results(args.results)
+        everything = read_results(args.results)
+        settings, league = report_parts(everything, args.results)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    table = table[table["protocol"] == args.protocol]
-    if table.empty:
+    table = everything[everything["protocol"] == args.protocol]
+    if table.empty and not settings:
         raise SystemExit(f"error: {args.results} holds no rows of protocol {args.protocol}")
-    if args.json:
-        print(json.dumps(reports.report_dict(table)))
+    if args.json:  # issue 15: per setting, MIC against the nearest neighbours, paired
+        result = reports.report_dict(table) if len(table) else {}
+        print(json.dumps({**result, "settings": settings,
+                          "league": league.to_dict(orient="records")}))
     else:
-        print(reports.report_markdown(table))
+        validated = reports.validated_markdown(settings, league)
+        if not len(table):
+            print(validated)
+            return
+        title, about, rest = reports.report_markdown(table).split("\n\n", 2)
+        print("\n\n".join(p for p in (title, about, validated, rest) if p))
 
 
 def build_parser(system_name: str = "mic") -> argparse.ArgumentParser:

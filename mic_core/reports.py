@@ -295,6 +295,8 @@ def report_markdown(table: pd.DataFrame) -> str:
         matrix, names = confusion(table, dataset, selection, *noise)
         parts += ["\n".join(lines), "Most confused pairs (mic, summed over seeds):",
                   _markdown(hard_pairs(matrix, names))]
+    from mic_core.single.experiments import report_section  # issue 11's rows, if any
+    parts += report_section(table)
     return "\n\n".join(parts)
 
 
@@ -379,3 +381,251 @@ def methods_table(table: pd.DataFrame, methods=SYSTEM_METHODS) -> pd.DataFrame:
         if any(row[m] != "–" for m in methods):
             out.append(row)
     return pd.DataFrame(out)
+
+
+# --- the validation-chosen protocol (issue 15): paired comparisons ---------------------------
+
+VALIDATED = "validated"
+BASELINES = ("nn_mse", "nn_dtw", "forward_lstm")
+LEAGUE = (("mic", "MIC (one expert per class)"),
+          ("single_class", "single generator, class input"),
+          ("single_class_corners", "single generator, class input, corner starts"),
+          ("single_type", "single generator, type input"),
+          ("single_type_corners", "single generator, type input, corner starts"),
+          ("style_memory", "style memory"),
+          ("inversion_ssl", "inversion SSL (also uses unlabelled samples)"),
+          ("supervised_small", "small supervised network"),
+          ("nn_mse", "nearest neighbour (MSE)"),
+          ("nn_dtw", "nearest neighbour (DTW)"),
+          ("forward_lstm", "forward LSTM"))
+
+
+def _prediction_lookup(predictions: pd.DataFrame) -> dict:
+    """row key -> predicted classes (int array) of every stored row."""
+    from mic_core.experiments.store import decode_predictions, row_key
+    lookup = {}
+    for values in predictions[[*KEY_COLUMNS, "predictions"]].itertuples(index=False):
+        if isinstance(values[-1], str) and values[-1] not in ("", "nan"):
+            lookup[row_key(*values[:-1])] = decode_predictions(values[-1])
+    return lookup
+
+
+KEY_COLUMNS = ["protocol", "dataset", "selection", "noise_in", "noise_out", "seed", "method"]
+
+
+def _outcomes(rows: pd.DataFrame, lookup: dict, test_subset) -> dict:
+    """seed -> (indices into the data set's held-out samples, correct (bool)) for the rows
+    of one method that have per-sample predictions and known test samples."""
+    from mic_core.experiments.store import row_key
+    out = {}
+    for row in rows.itertuples(index=False):
+        key = row_key(*(getattr(row, c) for c in KEY_COLUMNS))
+        predicted = lookup.get(key)
+        subset = None if predicted is None else test_subset(row.dataset, len(predicted))
+        if subset is not None:
+            indices, y = subset
+            out[int(row.seed)] = (np.asarray(indices), predicted == np.asarray(y))
+    return out
+
+
+def paired_outcomes(a: dict, b: dict):
+    """(correct of A, correct of B), both (seeds, samples), on the seeds and held-out
+    samples the two share; None if they share none."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    common = None
+    for s in seeds:
+        both = np.intersect1d(a[s][0], b[s][0])
+        common = both if common is None else np.intersect1d(common, both)
+    if common is None or not len(common):
+        return None
+
+    def pick(outcomes, s):
+        indices, correct = outcomes[s]
+        return correct[np.searchsorted(indices, common)]
+    return (np.array([pick(a, s) for s in seeds]), np.array([pick(b, s) for s in seeds]))
+
+
+def _comparison(a: dict, b: dict, n_resamples: int = 10_000) -> dict | None:
+    from mic_core.paired_statistics import compare_runs
+    pair = paired_outcomes(a, b)
+    if pair is None:
+        return None
+    result = compare_runs(*pair, n_resamples=n_resamples).to_dict()
+    result["per_seed"] = [float(x) for x in pair[0].mean(axis=1) - pair[1].mean(axis=1)]
+    return result
+
+
+def _method_rows(table, dataset, selection, method, protocol=VALIDATED) -> pd.DataFrame:
+    rows = _setting(table, dataset, selection, method)
+    return rows[rows["protocol"] == protocol]
+
+
+def paired_settings(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
+                    choices=(), n_resamples: int = 10_000) -> list[dict]:
+    """One object per (dataset, selection) with rows of the protocol ``validated``: MIC −
+    NN-MSE and MIC − NN-DTW in accuracy units, each {estimate, ci_low, ci_high, p_value,
+    ...} from the per-sample predictions (``paired_statistics.compare_runs`` over the seeds
+    both have); ``chosen_on`` "validation" and the validation choices where known.
+
+    ``table``: results rows (any protocols); ``predictions``: the store's per-sample table;
+    ``test_subset(dataset, n_test)`` -> (indices into the held-out samples, true classes),
+    or None where unknown; ``choices``: ``experiments.validated.read_choices()``."""
+    lookup = _prediction_lookup(predictions)
+    out = []
+    for dataset, selection in SETTINGS:
+        mic_rows = _method_rows(table, dataset, selection, "mic")
+        if mic_rows.empty:
+            continue
+        mic = _outcomes(mic_rows, lookup, test_subset)
+        entry = {"dataset": dataset, "selection": selection, "protocol": VALIDATED,
+                 "chosen_on": "validation",
+                 "seeds": sorted(int(s) for s in mic_rows["seed"]),
+                 "n_test": sorted({int(n) for n in mic_rows["n_test"]}),
+                 "accuracy": {"mic": float(mic_rows["accuracy"].mean())},
+                 "choices": {c["system"]: c["chosen"] for c in choices
+                             if c["dataset"] == dataset and c["selection"] == selection}}
+        for method in BASELINES:
+            rows = _method_rows(table, dataset, selection, method)
+            if len(rows):
+                entry["accuracy"][method] = float(rows["accuracy"].mean())
+            if method in ("nn_mse", "nn_dtw"):
+                entry[f"mic_minus_{method}"] = _comparison(
+                    mic, _outcomes(rows, lookup, test_subset), n_resamples)
+        uniform = _method_rows(table, dataset, selection, "mic_uniform_start")
+        if len(uniform):  # what the corner starts add (the same inversions, start 0 alone)
+            entry["accuracy"]["mic_uniform_start"] = float(uniform["accuracy"].mean())
+            entry["mic_minus_mic_uniform_start"] = _comparison(
+                mic, _outcomes(uniform, lookup, test_subset), n_resamples)
+        out.append(entry)
+    return out
+
+
+def verdicts(setting: dict) -> dict:
+    """Plain answers for one ``paired_settings`` object: does MIC beat NN-MSE with the
+    interval above zero; is it significantly below NN-DTW (p < 0.05, interval below zero).
+
+    >>> verdicts({"mic_minus_nn_mse": {"estimate": 0.01, "ci_low": 0.002, "ci_high": 0.02,
+    ...                                "p_value": 0.01},
+    ...           "mic_minus_nn_dtw": {"estimate": -0.03, "ci_low": -0.05, "ci_high": -0.01,
+    ...                                "p_value": 0.001}})
+    {'beats_nn_mse': True, 'below_nn_dtw': True}
+    """
+    mse, dtw = setting.get("mic_minus_nn_mse"), setting.get("mic_minus_nn_dtw")
+    return {"beats_nn_mse": None if mse is None else bool(mse["ci_low"] > 0),
+            "below_nn_dtw": None if dtw is None else bool(dtw["ci_high"] < 0 and
+                                                          dtw["p_value"] < 0.05)}
+
+
+def _points(c: dict | None) -> str:
+    if c is None:
+        return "no per-sample predictions"
+    return (f"{c['estimate'] * 100:+.1f} ({c['ci_low'] * 100:+.1f} to "
+            f"{c['ci_high'] * 100:+.1f}), p = {c['p_value']:.2g}")
+
+
+def _choice_text(choices: dict) -> str:
+    mic = choices.get("mic")
+    if not mic:
+        return "–"
+    return (f"noise in {mic['noise_in']:g}, out {mic['noise_out']:g}; {mic['starts']} "
+            f"start(s); {mic['rule']} rule")
+
+
+def paired_settings_table(settings: list[dict]) -> pd.DataFrame:
+    """``paired_settings`` as a readable table (one row per setting)."""
+    rows = []
+    for s in settings:
+        v, acc = verdicts(s), s["accuracy"]
+        rows.append({
+            "setting": f"{s['dataset']}, {s['selection']}",
+            "MIC's choices (on validation)": _choice_text(s.get("choices", {})),
+            "seeds": len(s["seeds"]), "held-out samples": ", ".join(map(str, s["n_test"])),
+            "MIC": f"{acc['mic']:.3f}",
+            "NN (MSE)": f"{acc['nn_mse']:.3f}" if "nn_mse" in acc else "–",
+            "NN (DTW)": f"{acc['nn_dtw']:.3f}" if "nn_dtw" in acc else "–",
+            "MIC − NN (MSE), points (95 % interval), p": _points(s.get("mic_minus_nn_mse")),
+            "MIC − NN (DTW), points (95 % interval), p": _points(s.get("mic_minus_nn_dtw")),
+            "corner starts − uniform start alone": _points(
+                s["mic_minus_mic_uniform_start"]) if "mic_minus_mic_uniform_start" in s
+            else "–",
+            "MIC beats NN (MSE), interval above 0": {True: "yes", False: "no",
+                                                     None: "–"}[v["beats_nn_mse"]],
+            "MIC significantly below NN (DTW)": {True: "yes", False: "no",
+                                                 None: "–"}[v["below_nn_dtw"]]})
+    return pd.DataFrame(rows)
+
+
+def league_table(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
+                 n_resamples: int = 2000) -> pd.DataFrame:
+    """The low-data league: every system of ``LEAGUE`` present in the results, per
+    (dataset, selection), on the same four types per class; each with its accuracy (mean ±
+    std over seeds) and its paired difference (``compare_runs`` over shared seeds and
+    held-out samples) against the strongest baseline of the setting (the best mean of
+    NN-MSE, NN-DTW and the forward LSTM; the ``validated`` protocol's rows where there are
+    any, else the ``paper`` protocol's). MIC: the validation-chosen rows only (the paper
+    protocol chose its noise on the test samples)."""
+    lookup = _prediction_lookup(predictions)
+    out = []
+    for dataset, selection in SETTINGS:
+        found = []
+        for method, label in LEAGUE:
+            for protocol in (VALIDATED, "paper"):
+                rows = _method_rows(table, dataset, selection, method, protocol)
+                if len(rows) and not (method == "mic" and protocol != VALIDATED):
+                    found.append((method, label, protocol, rows))
+                    break
+        if not found:
+            continue
+        baselines = [f for f in found if f[0] in BASELINES]
+        strongest = max(baselines, key=lambda f: f[3]["accuracy"].mean(), default=None)
+        reference = None if strongest is None else _outcomes(strongest[3], lookup, test_subset)
+        for method, label, protocol, rows in sorted(found, key=lambda f: -f[3]["accuracy"]
+                                                     .mean()):
+            if strongest is not None and method == strongest[0]:
+                versus = "the strongest baseline"
+            elif strongest is None:
+                versus = "no baseline"
+            else:
+                versus = _points(_comparison(_outcomes(rows, lookup, test_subset), reference,
+                                             n_resamples))
+            out.append({"setting": f"{dataset}, {selection}", "system": label,
+                        "protocol": protocol, "accuracy": _mean_std(rows["accuracy"]),
+                        "seeds": int(rows["seed"].nunique()),
+                        "held-out samples": ", ".join(str(int(n)) for n in
+                                                      sorted(rows["n_test"].unique())),
+                        "vs strongest baseline, points (95 % interval), p":
+                            versus if strongest is None or method == strongest[0]
+                            else f"vs {strongest[1]}: {versus}"})
+    return pd.DataFrame(out)
+
+
+def validated_markdown(settings: list[dict], league: pd.DataFrame | None = None) -> str:
+    """The report's section on the validation-chosen protocol: the paired table and, per
+    setting, the plain verdict."""
+    if not settings:
+        return ""
+    lines = ["## MIC against the nearest neighbours, every choice made on validation",
+             "Protocol `validated` (`mic_core/experiments/validated.py`): noise setting, "
+             "starts of the inversion and decision rule chosen on a validation split of the "
+             "training data; the held-out samples touched once. Differences in accuracy "
+             "points, mean over seeds; 95 % interval: paired bootstrap over held-out samples "
+             "(the seeds' type draws held fixed); p: exact sign-flip test of the per-sample "
+             "sums over seeds (McNemar's test generalised to several seeds).",
+             _markdown(paired_settings_table(settings))]
+    verdict = []
+    for s in settings:
+        v, name = verdicts(s), f"{s['dataset']}, {s['selection']}"
+        mse, dtw = s.get("mic_minus_nn_mse"), s.get("mic_minus_nn_dtw")
+        if mse is not None:
+            verdict.append(f"- {name}: MIC {'beats' if v['beats_nn_mse'] else 'does NOT beat'}"
+                           f" NN (MSE) with the interval above zero ({_points(mse)} points)")
+        if dtw is not None:
+            verdict.append(f"- {name}: MIC is {'significantly below' if v['below_nn_dtw'] else 'not significantly below'}"
+                           f" NN (DTW) ({_points(dtw)} points)")
+    lines.append("\n".join(verdict))
+    if league is not None and len(league):
+        lines += ["## The low-data league: every system on the same four types per class",
+                  _markdown(league)]
+    return "\n\n".join(lines)

@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 
 import cached
-from figures import arena_html, arena_spec, shapes_figure, types_card_figure
+import single_ui
+from figures import arena_html, arena_spec, shapes_figure
 from mic_core.drawing import DrawingError, target_from_link, target_to_link
 from mic_core.fit_quality import fit_quality
 from widgets import arena_player, canvas_used, drawing_ui, expert_set_ui
@@ -112,15 +113,15 @@ def sample_ui(data) -> tuple[np.ndarray, int]:
     return target, truth
 
 
-def reference_card_ui(experts, noun: str, scale=None, short: bool = False) -> None:
-    """How the data set writes each character: the experts' types (``short``: a label that
-    fits the presentation mode's larger text)."""
+def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = False) -> None:
+    """How the data set writes each character: the experts' types (``key``: which experts;
+    ``scale``: true proportions; ``short``: a label that fits presentation mode's text)."""
     label = f"How each {noun} is written" if short else f"How the data set writes each {noun}"
     with st.popover(label, icon=":material/menu_book:", use_container_width=True):
         st.caption(f"Each expert learnt its {noun} from these four examples (its types). "
                    "Upright print letters differ from this cursive data: draw them like this.")
-        st.plotly_chart(types_card_figure(experts.types, list(experts.class_names),
-                                          scale=scale),
+        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names),
+                                          scale),
                         key="reference_card", config={"displayModeBar": False,
                                                       "staticPlot": True})
 
@@ -223,6 +224,7 @@ expert_set_ui()
 data = cached.dataset(state["dataset"])
 train = cached.train_config()
 experts, set_key = cached.competing_experts_ui(data.name, train)
+experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the figure caches
 thresholds = cached.fit_thresholds(data.name, train)
 noun = "digit" if data.name == "mnist" else "letter"
 
@@ -230,17 +232,27 @@ widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
 left, right = st.container(key="arena").columns(widths, gap="medium")
 with left:
     source, present = header_ui()
+    contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
     st.html((PRESENTATION_CSS if present else COMPACT_CSS) + row_css(widths[0] / sum(widths)))
     truth = None
     if source == "Draw":
         state["sample"] = -1
         target = draw_ui(data, thresholds.straightness)
-        reference_card_ui(experts, noun, true_scale(data), short=present)
+        reference_card_ui(experts, experts_key, noun, true_scale(data), short=present)
     else:
         if state["sample"] < 0:
             state["sample"] = 0
         target, truth = sample_ui(data)
 if target is None:
+    with right:  # the player stays loaded between drawings: no reload per drawing
+        st.container()
+        arena_player({"idle": True, "message": f"Draw a {noun} on the canvas: the experts' "
+                      "race appears here." if source == "Draw" else ""})
+    cached.sync_url()
+    st.stop()
+if contestants == "single":  # the single generator alone
+    with right:
+        single_ui.compete_single_ui(data, target, truth, with_experts=False)
     cached.sync_url()
     st.stop()
 
@@ -262,8 +274,9 @@ with right:
     # reports it); a link to the decision (iteration -1 or 51) shows it at once
     if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
         state["_revealed"] = token  # once seen, the verdict stays for this target
-    verdict_ui(record, names, truth, quality, present,
-               hidden=present and state.get("_revealed") != token)
+    with st.container():  # first in the column, whatever the verdict holds: the player
+        verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
+                   hidden=present and state.get("_revealed") != token)
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
@@ -276,10 +289,11 @@ with right:
         with cols[0]:
             selected_ui(names, selected, winner)
         with cols[1]:
-            st.plotly_chart(shapes_figure(experts.types[selected],
-                                          [f"{names[selected]}: type {k + 1}"
-                                           for k in range(experts.config.n_types)],
-                                          height=130, scale=true_scale(data)), key="types",
-                            config={"displayModeBar": False, "staticPlot": True})
+            st.plotly_chart(cached.expert_types_figure(experts_key, selected,
+                                                       experts.types[selected], names[selected],
+                                                       true_scale(data)),
+                            key="types", config={"displayModeBar": False, "staticPlot": True})
         export_ui(record, spec, quality)
+if contestants == "both":  # the single generator's verdicts beside the experts'
+    single_ui.compete_single_ui(data, target, truth, with_experts=True)
 cached.sync_url()

@@ -73,7 +73,7 @@ def small_run_ui(data) -> None:
         config = cached.ssl_config(data.name, "inversion_ssl")
         from dataclasses import replace
         config = replace(config, alpha=alpha, beta=beta, steps=steps, batch_labelled=16,
-                         batch_unlabelled=16)
+                         batch_unlabelled=16, keep_best=False)
         bar = st.progress(0.0, text="Training…")
         chart = st.empty()
 

@@ -3,6 +3,7 @@ explicit Jacobian (torch.autograd.functional.jacobian), hand-computed losses, fi
 differences, and every kind of bad input or file."""
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -275,3 +276,77 @@ def test_drawn_labels_are_balanced_seeded_and_outside_validation(letters):
     other = ssl_data(letters, SSLConfig(dataset="characters", selection="drawn",
                                         labels_per_class=2, seed=8))
     assert not np.array_equal(other.X_labelled, a.X_labelled)
+
+
+# --- longer training: R as eq. 8's squared norm, the step chosen on validation -------------
+
+def test_the_squared_norm_reconstruction_against_a_hand_computation():
+    logits = torch.tensor([[2.0, 0.0], [0.5, -0.5]])
+    y = torch.tensor([1, -1])
+    x = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])
+    xhat = torch.tensor([[1.5, 2.0, 1.0], [2.0, 1.0, -1.0]])
+    alpha, beta = 0.7, 0.2
+    p = np.exp(logits.numpy().astype(np.float64))
+    p /= p.sum(1, keepdims=True)
+    r = [0.25 + 0 + 1, 4 + 0 + 0]  # ‖x̂ − x‖², not divided by the 3 elements
+    e1 = -(p[1] * np.log(p[1])).sum()
+    per = [alpha * -math.log(p[0, 1]) + (1 - alpha) * beta * r[0],
+           (1 - alpha) * (beta * r[1] + (1 - beta) * e1)]
+    loss, terms = ssl_loss(logits, y, x, xhat, alpha, beta, reduction="sum")
+    assert float(loss) == pytest.approx(np.mean(per), rel=1e-6)
+    assert terms.reconstruction == pytest.approx(np.mean(r), rel=1e-6)
+    with pytest.raises(ValueError, match="unknown reduction"):
+        ssl_loss(logits, y, x, xhat, alpha, beta, reduction="max")
+    with pytest.raises(ValueError, match="unknown reduction"):
+        SSLConfig(reduction="max")
+
+
+def test_keep_best_ends_at_the_best_validation_step():
+    X, y = synthetic_sequences(n_per_class=4, n_steps=16, seed=0)
+    Xu, _ = synthetic_sequences(n_per_class=6, n_steps=16, seed=3)
+    Xv, yv = synthetic_sequences(n_per_class=3, n_steps=16, seed=5)
+    params = dict(steps=30, learning_rate=0.05, batch_unlabelled=8, eval_every=3, alpha=0.6,
+                  beta=0.5, reduction="sum", lr_schedule="cosine")
+    model = InversionSSLClassifier(keep_best=True, **params).fit(X, y, Xu, Xv, yv)
+    last = InversionSSLClassifier(**params).fit(X, y, Xu, Xv, yv)
+    accuracies = model.curve_[:, -1]
+    np.testing.assert_array_equal(accuracies, last.curve_[:, -1])  # same training
+    best = int(np.argmax(accuracies))  # the first of the best points
+    assert model.best_step_ == model.curve_[best, 0]
+    # the kept weights give the curve's best validation accuracy, measured afresh here
+    assert model.score(Xv, yv) == pytest.approx(accuracies[best])
+    assert last.score(Xv, yv) == pytest.approx(accuracies[-1])
+    if model.best_step_ != 30:
+        assert not np.array_equal(model.decision_function(Xv), last.decision_function(Xv))
+    with pytest.raises(ValueError, match="unknown lr_schedule"):
+        InversionSSLClassifier(lr_schedule="step").fit(X, y)
+
+
+def test_files_made_before_the_later_settings_keep_their_names():
+    """The fields added for longer training are left out of a file's key at their
+    defaults: every shipped network is still found under its configuration."""
+    from mic_core.data import load_dataset
+    from mic_core.inversion_ssl.protocol import (SHIPPED, config_key, default_config,
+                                                 file_header, find_network)
+    assert "keep_best" not in config_key(SSLConfig())
+    assert config_key(SSLConfig(keep_best=True))["keep_best"] is True
+    for name in ("characters", "mnist"):
+        data = load_dataset(name)
+        for method in ("inversion_ssl", "supervised_small"):
+            config = default_config(name, method)
+            path = find_network(data, config)
+            assert path is not None and path.parent == SHIPPED, (name, method)
+            InversionSSLClassifier.load(path, file_header(data, config))
+
+
+def test_keep_best_leaves_the_validation_images_out_of_the_unlabelled_data():
+    from mic_core.data import load_dataset
+    from mic_core.inversion_ssl import ssl_data
+    digits = load_dataset("mnist")
+    config = SSLConfig(dataset="mnist", selection="drawn", labels_per_class=5)
+    plain, kept = ssl_data(digits, config), ssl_data(digits, replace(config, keep_best=True))
+    assert len(plain.X_unlabelled) == 60_000 - 50
+    assert len(kept.X_unlabelled) == 60_000 - 50 - 2000
+    np.testing.assert_array_equal(kept.X_validation, plain.X_validation)
+    validation = {v.tobytes() for v in kept.X_validation}
+    assert not any(u.tobytes() in validation for u in kept.X_unlabelled)

@@ -66,3 +66,44 @@ def test_an_untrained_configuration_offers_training_instead_of_failing():
     at = _page(seed=7)
     assert any("not trained yet" in i.value for i in at.info)
     assert not at.metric
+
+
+def _compete(contestants, **query):
+    """Compete with ``contestants`` and the URL's ``query`` (e.g. a held-out sample)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    for key, value in query.items():
+        at.query_params[key] = str(value)
+    at.session_state["contestants"] = contestants
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_compete_with_the_single_generator_alone():
+    at = _compete("single", sample=5)
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Single generator: largest mass", "Single generator: class corners"]
+    assert "Experts (MIC)" not in labels
+    assert not any("The winner" in m.value for m in at.markdown)  # no experts' race
+    truth = load_dataset("characters").class_names[load_dataset("characters").y_test[5]]
+    assert any(f"The sample is a **{truth}**" in c.value for c in at.caption)
+
+
+def test_compete_with_both_shows_both_verdicts_for_a_drawing():
+    data = load_dataset("characters")
+    drawing = pen_trajectory_to_drawing(data.test_pen_trajectories[0], np.random.RandomState(0))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["contestants"] = "both"
+    at.session_state["canvas_characters"] = {"drawing": {"raw": drawing, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    winner = [m.value for m in at.markdown if "The winner" in m.value]
+    assert winner  # the experts' verdict
+    verdicts = {m.label: m.value for m in at.metric}
+    assert {"Single generator: largest mass", "Single generator: class corners",
+            "Experts (MIC)"} <= set(verdicts)
+    assert f"**{verdicts['Experts (MIC)']}**" in winner[0]  # the same experts' winner
+    assert all(v in data.class_names for v in verdicts.values())  # a drawing: no check mark
+    at.session_state["contestants"] = "experts"
+    at.run()
+    assert not at.metric and any("The winner" in m.value for m in at.markdown)

@@ -12,8 +12,8 @@ from mic_core.style_memory import (StyleMemoryClassifier, StyleMemoryConfig,
                                    StyleMemoryFileError, StyleMemoryNet,
                                    evaluate_style_memory, interpolate_styles,
                                    load_or_train_style_memory, load_style_memory,
-                                   nearest_neighbours, save_style_memory, style_memory_loss,
-                                   style_transfer)
+                                   label_swap, nearest_neighbours, roughness,
+                                   save_style_memory, style_memory_loss, style_transfer)
 
 torch.set_num_threads(1)
 TINY = dict(epochs=25, batch_size=8, learning_rate=3e-3, noise=0.05, validation_fraction=0.0,
@@ -266,3 +266,138 @@ def test_cli_refuses_bad_input_clearly(tmp_path):
                 "--cache-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["true_class"]
+
+
+# --- a decoder that uses the class, smooth pen paths (issue 12, second round) ---------------
+
+def test_cosine_basis_is_scipys_orthonormal_dct():
+    from scipy.fft import idct
+    from mic_core.style_memory.network import cosine_basis
+    basis = cosine_basis(12, 5).double().numpy()
+    np.testing.assert_allclose(basis @ basis.T, np.eye(5), atol=1e-6)  # float32
+    coefficients = np.random.RandomState(0).randn(5)
+    padded = np.concatenate([coefficients, np.zeros(7)])
+    np.testing.assert_allclose(coefficients @ basis, idct(padded, type=2, norm="ortho"),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("length", [100, 21])
+def test_smooth_decoder_draws_only_low_frequencies(length):
+    from scipy.fft import dct
+    net = StyleMemoryNet((length, 2), n_classes=5, architecture="pen_trajectory",
+                         decoder="smooth", n_basis=8)
+    with torch.no_grad():
+        _, _, drawing = net(torch.randn(3, length, 2))
+    assert drawing.shape == (3, length, 2)
+    spectrum = dct(drawing.double().numpy(), type=2, norm="ortho", axis=1)
+    assert np.abs(spectrum[:, 8:]).max() < 1e-5 * np.abs(spectrum[:, :8]).max()
+    with pytest.raises(ValueError, match="pen trajectories"):
+        StyleMemoryNet((28, 28), 10, decoder="smooth")
+
+
+def test_reversed_gradient_is_the_negative_weighted_gradient():
+    from mic_core.style_memory.network import reverse_gradient
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    out = reverse_gradient(x, 0.5)
+    assert torch.equal(out, x.detach())
+    (out ** 2).sum().backward()
+    torch.testing.assert_close(x.grad, -0.5 * 2 * x.detach())
+
+
+def test_label_swap_counts_by_hand():
+    class Model:  # a style is the sample's class; the drawing "is" the label or the style
+        classes_ = np.array([0, 1, 2])
+
+        def __init__(self, follows_label):
+            self.follows_label = follows_label
+
+        def style(self, X):
+            return X[:, :1, 0].astype(np.float32)
+
+        def decode(self, label, styles):
+            value = np.full(len(styles), float(label)) if self.follows_label else styles[:, 0]
+            return value[:, None, None]
+
+    class Reader:
+        def predict(self, X):
+            return np.rint(X[:, 0, 0]).astype(int)
+
+    y = np.array([0, 1, 2, 2])
+    X = y[:, None, None].repeat(2, axis=2).astype(float)
+    follows = label_swap(Model(True), X, y, Reader())
+    assert follows == {"read_as_label": 1.0, "read_as_source": 0.0,
+                       "own_label_read_back": 1.0, "n_samples": 4, "n_swapped_drawings": 8}
+    ignores = label_swap(Model(False), X, y, Reader())
+    assert ignores["read_as_label"] == 0.0 and ignores["read_as_source"] == 1.0
+
+
+def test_roughness_by_hand():
+    zigzag = np.array([[[0, 0], [1, 1], [2, 0], [3, 1]]], dtype=float)
+    # second differences (0, -2), (0, 2): squared lengths 4 and 4
+    assert roughness(zigzag) == pytest.approx(4.0)
+    assert roughness(np.cumsum(np.ones((1, 5, 2)), axis=1)) == pytest.approx(0.0)
+
+
+def test_class_conditional_training_redraws_under_another_label():
+    from mic_core.baselines import NearestNeighbourMSE
+    X, y = synthetic_sequences(n_per_class=8, n_steps=20)
+    model = StyleMemoryClassifier(**{**TINY, "epochs": 40}, decoder="smooth", n_basis=8,
+                                  class_input="label", adversary=0.3, style_noise=0.1)
+    model.fit(X, y)
+    assert model.score(X, y) >= 0.9
+    swap = label_swap(model, X, y, NearestNeighbourMSE().fit(X, y))
+    assert swap["read_as_label"] >= 0.8 and swap["own_label_read_back"] >= 0.9
+
+
+def test_a_smooth_adversarial_model_round_trips_without_its_critic(tmp_path):
+    X, y = synthetic_sequences(n_per_class=4, n_steps=20)
+    params = {**TINY, "epochs": 2, "decoder": "smooth", "n_basis": 6, "class_input": "label",
+              "adversary": 0.5}
+    model = StyleMemoryClassifier(**params).fit(X, y)
+    data = DataConfig(dataset="characters", n_points=20)
+    config = StyleMemoryConfig(**{**params, "dataset": "characters"})
+    path = save_style_memory(model, tmp_path / "m.npz", data, config)
+    with np.load(path, allow_pickle=False) as f:
+        assert not [k for k in f.files if "critic" in k]
+    loaded = load_style_memory(path, data, config)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.reconstruct(X), model.reconstruct(X), atol=3e-2)
+
+
+def test_files_trained_before_the_new_fields_keep_their_names():
+    from mic_core.style_memory.store import SHIPPED_STYLE_MEMORIES, default_style_config, \
+        file_name
+    # the shipped digits were trained with the paper's decoder, before these fields existed
+    config = default_style_config("mnist")
+    assert (config.decoder, config.class_input, config.adversary) == ("mirror", "softmax", 0)
+    assert (SHIPPED_STYLE_MEMORIES / file_name(DataConfig(dataset="mnist"), config)).exists()
+    assert file_name(DataConfig(dataset="mnist"), config).endswith("-e49b8897fac865e3.npz")
+
+
+def test_error_histogram_bars_stand_side_by_side_on_shared_bins():
+    from figures.style_memory import error_histogram_figure
+    errors = np.random.RandomState(0).gamma(2.0, 1.0, 200)
+    wrong = np.arange(200) % 7 == 0
+    fig = error_histogram_figure(errors, wrong)
+    assert fig.layout.barmode == "group"  # not overlaid: neither group hides the other
+    right_bins, wrong_bins = (trace.xbins for trace in fig.data)
+    assert right_bins == wrong_bins
+    assert right_bins.start <= errors.min() and right_bins.end > errors.max()
+    assert sorted(len(trace.x) for trace in fig.data) == [int(wrong.sum()),
+                                                          int((~wrong).sum())]
+
+
+def test_merge_adds_rows_and_predictions_written_elsewhere(tmp_path):
+    from mic_core.experiments.store import append_results, read_predictions, read_results
+    from mic_core.style_memory.experiments import merge_results
+    row = {"protocol": "paper", "dataset": "mnist", "selection": None, "noise_in": None,
+           "noise_out": None, "seed": 142, "method": "style_memory_full", "accuracy": 0.99,
+           "n_test": 4, "predictions": "0071"}
+    elsewhere, here = tmp_path / "device.csv", tmp_path / "results.csv"
+    append_results([row], elsewhere)
+    append_results([{**row, "seed": 42, "accuracy": 0.5, "predictions": "0000"}], here)
+    assert merge_results(elsewhere, here) == 1
+    table = read_results(here).sort_values("seed")
+    assert table["seed"].tolist() == [42, 142] and table["accuracy"].tolist() == [0.5, 0.99]
+    predictions = read_predictions(here).sort_values("seed")["predictions"].tolist()
+    assert predictions == ["0000", "0071"]

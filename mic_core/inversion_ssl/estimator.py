@@ -23,13 +23,15 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from mic_core.inversion_ssl.model import build_network, reconstruct, ssl_loss, templates
+from mic_core.inversion_ssl.model import (REDUCTIONS, build_network, reconstruct, ssl_loss,
+                                          templates)
 from mic_core.persistence import atomic_write
 
 FORMAT_VERSION = 1
 FILE_KIND = "mic_studio/inversion_ssl"
 CURVE_COLUMNS = ("step", "loss", "cross_entropy", "reconstruction", "entropy",
                  "validation_accuracy")
+LR_SCHEDULES = ("constant", "cosine")
 MAX_SAMPLES = 100_000  # one call's inputs: bounded, so a huge upload cannot exhaust memory
 
 
@@ -91,11 +93,20 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         and ``batch_unlabelled`` unlabelled samples drawn with replacement.
     seed : initial weights and batches.
     eval_every : steps between the points of the training curve.
+    keep_best : with validation samples given to ``fit``, end with the weights of the
+        curve's point of highest validation accuracy (the number of steps chosen on
+        validation; the first such point on ties) instead of the last step's.
+    lr_schedule : "constant" (the paper's Adam) or "cosine" (the step size falls from
+        ``learning_rate`` to 0 along a half cosine over ``steps``).
+    reduction : the reconstruction error R over the input's elements in the loss: "mean"
+        (mean squared error) or "sum" (the squared norm of the paper's eq. 8).
     """
 
     def __init__(self, network: str = "auto", alpha: float = 0.5, beta: float = 0.5,
                  learning_rate: float = 0.003, steps: int = 1000, batch_labelled: int = 64,
-                 batch_unlabelled: int = 64, seed: int = 42, eval_every: int = 50):
+                 batch_unlabelled: int = 64, seed: int = 42, eval_every: int = 50,
+                 keep_best: bool = False, lr_schedule: str = "constant",
+                 reduction: str = "mean"):
         self.network = network
         self.alpha = alpha
         self.beta = beta
@@ -105,6 +116,9 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         self.batch_unlabelled = batch_unlabelled
         self.seed = seed
         self.eval_every = eval_every
+        self.keep_best = keep_best
+        self.lr_schedule = lr_schedule
+        self.reduction = reduction
 
     # --- training ------------------------------------------------------------------------
 
@@ -123,8 +137,15 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.beta <= 1.0):
             raise ValueError(f"alpha and beta must lie in [0, 1], got {self.alpha}, "
                              f"{self.beta}")
-        if self.steps < 1 or self.learning_rate <= 0:
-            raise ValueError("steps must be at least 1 and learning_rate positive")
+        if self.steps < 1 or self.learning_rate <= 0 or self.eval_every < 1:
+            raise ValueError("steps and eval_every must be at least 1 and learning_rate "
+                             "positive")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of "
+                             f"{LR_SCHEDULES}")
+        if self.reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {self.reduction!r}; choose one of "
+                             f"{REDUCTIONS}")
         X = check_inputs(X, what="X_labelled")
         y = np.asarray(y)
         if y.shape != (len(X),):
@@ -149,6 +170,9 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
             self.network_ = build_network(self._network_name(self.input_shape_),
                                           len(self.classes_), self.input_shape_)
         optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, self.steps)
+                     if self.lr_schedule == "cosine" else None)
+        best = (-1.0, 0, None)  # validation accuracy, step, weights
         X_l, y_l = torch.from_numpy(X), torch.from_numpy(y_index.astype(np.int64))
         X_u = torch.from_numpy(X_u)
         n_l = min(self.batch_labelled, len(X))
@@ -166,10 +190,13 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
                 logits, rec = reconstruct(self.network_, x, create_graph=True)
             else:
                 logits, rec = self.network_(x), None
-            loss, terms = ssl_loss(logits, target, x, rec, self.alpha, self.beta)
+            loss, terms = ssl_loss(logits, target, x, rec, self.alpha, self.beta,
+                                   self.reduction)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
             window.append((terms.total, terms.cross_entropy, terms.reconstruction,
                            terms.entropy))
             if step % self.eval_every == 0 or step == self.steps:
@@ -177,6 +204,9 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
                     val_accuracy = float(np.mean(self._predict_index(validation[0])
                                                  == np.searchsorted(self.classes_,
                                                                     validation[1])))
+                    if val_accuracy > best[0]:
+                        best = (val_accuracy, step, {k: v.detach().clone() for k, v in
+                                                     self.network_.state_dict().items()})
                 values = np.array(window, dtype=np.float64)
                 seen = ~np.isnan(values)
                 means = np.where(seen.any(0), np.where(seen, values, 0).sum(0)
@@ -187,6 +217,10 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
                 progress(SSLProgress(step, self.steps, time.perf_counter() - start,
                                      terms.total, val_accuracy,
                                      np.array(curve) if window == [] else None))
+        self.best_step_, self.best_validation_accuracy_ = self.steps, val_accuracy
+        if self.keep_best and best[2] is not None:
+            self.network_.load_state_dict(best[2])
+            self.best_validation_accuracy_, self.best_step_ = best[0], best[1]
         self.network_.eval()
         self.fit_seconds_ = time.perf_counter() - start
         self.curve_ = np.array(curve, dtype=np.float64).reshape(-1, len(CURVE_COLUMNS))
@@ -247,6 +281,7 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         meta = {"kind": FILE_KIND, "format_version": FORMAT_VERSION,
                 "params": self.get_params(), "network": self._network_name(self.input_shape_),
                 "input_shape": list(self.input_shape_), "fit_seconds": self.fit_seconds_,
+                "best_step": int(getattr(self, "best_step_", self.steps)),
                 **(header or {})}
         arrays = {f"w:{name}": value.detach().numpy()
                   for name, value in self.network_.state_dict().items()}
@@ -297,5 +332,6 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         net.eval()
         model.network_, model.classes_, model.input_shape_ = net, classes, input_shape
         model.curve_, model.fit_seconds_ = curve, float(meta.get("fit_seconds", float("nan")))
+        model.best_step_ = int(meta.get("best_step", params.get("steps", 0)))
         model.header_ = meta
         return model

@@ -25,7 +25,7 @@ import platform
 import resource
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +34,10 @@ import torch
 from mic_core.data import DataConfig, load_dataset
 from mic_core.evaluation import score_predictions
 from mic_core.experiments import COLUMNS, KEY, RESULTS, append_results, read_results, row_key
-from mic_core.inversion_ssl.protocol import (DEFAULTS_FILE, METHODS, default_config,
-                                             find_network, load_or_fit, ssl_data)
+from mic_core.inversion_ssl.estimator import CURVE_COLUMNS
+from mic_core.inversion_ssl.protocol import (DEFAULTS_FILE, METHODS, config_key,
+                                             default_config, find_network, load_or_fit,
+                                             ssl_data)
 from mic_core.persistence import atomic_write
 
 OUT = Path(__file__).resolve().parents[2] / "results" / "inversion_ssl"
@@ -51,6 +53,20 @@ CHOOSE_STEPS = {"characters": 200, "mnist": 150}  # stage 1
 RATE_STEPS = {"characters": 200, "mnist": 400}
 FINAL_STEPS = {"characters": 400, "mnist": 400}
 SEEDS = {"characters": (42, 142, 242, 342, 442), "mnist": (42, 142, 242)}
+# Digits, longer training (``--candidate``): the number of steps chosen on validation within
+# each run (``keep_best``: the weights at the evaluation of best validation accuracy, the
+# validation images left out of the unlabelled data), up to a bound set by the CPU budget.
+CANDIDATE = {"mnist": {
+    "inversion_ssl": {"alpha": 0.7, "beta": 0.2, "learning_rate": 0.003, "steps": 1500,
+                      "batch_labelled": 10, "batch_unlabelled": 22, "eval_every": 100,
+                      "keep_best": True},
+    "supervised_small": {"learning_rate": 0.003, "steps": 1500, "batch_labelled": 10,
+                         "eval_every": 100, "keep_best": True}}}
+# ``grid``: the paper's (α, β) search on seed 42's validation split
+# (all 15 pairs, ordered so that a grid cut short still spans α and β)
+PAPER_GRID = ((0.7, 0.2), (0.5, 0.5), (0.6, 0.3), (0.3, 0.2), (0.7, 0.5), (0.4, 0.3),
+              (0.5, 0.2), (0.6, 0.5), (0.3, 0.5), (0.7, 0.3), (0.4, 0.2), (0.5, 0.3),
+              (0.6, 0.2), (0.4, 0.5), (0.3, 0.3))
 PAPER_TABLE2 = {  # the paper's Table 2 (MNIST, 50 labels; supervised column: 1000 labels)
     "SmallCNNmean": (99.07, "(0.7, 0.2)", 94.9), "SmallCNNmax": (98.63, "(0.7, 0.2)", 95.0),
     "mean over 12 networks": (98.768, "", 95.266)}
@@ -69,19 +85,25 @@ def _write_json(path: Path, value) -> None:
 
 
 def _trial(dataset, config, trials: list, path: Path) -> float:
-    key = asdict(config)
+    key = config_key(config)
     for t in trials:
         if t["config"] == key:
             return t["validation_accuracy"]
     data = ssl_data(dataset, config, choosing=True)
-    model = config.estimator().fit(data.X_labelled, data.y_labelled, data.X_unlabelled)
+    validation = (data.X_validation, data.y_validation) if config.keep_best else (None, None)
+    model = config.estimator().fit(data.X_labelled, data.y_labelled, data.X_unlabelled,
+                                   *validation, progress=_curve_writer(path.parent, config)
+                                   if config.keep_best else None)
     accuracy = float(np.mean(model.predict(data.X_validation) == data.y_validation))
     trials.append({"config": key, "validation_accuracy": accuracy,
+                   "best_step": int(model.best_step_),
+                   "curve": model.curve_[:, [0, -1]].tolist() if config.keep_best else None,
                    "n_validation": len(data.y_validation),
                    "n_unlabelled": len(data.X_unlabelled), "fit_seconds": model.fit_seconds_})
     _write_json(path, trials)
-    _log(f"{config.method} a={config.alpha} b={config.beta} lr={config.learning_rate}: "
-         f"validation {accuracy:.4f} ({model.fit_seconds_:.0f}s)")
+    _log(f"{config.method} a={config.alpha} b={config.beta} lr={config.learning_rate} "
+         f"{config.reduction} {config.lr_schedule}: validation {accuracy:.4f} at step "
+         f"{model.best_step_} ({model.fit_seconds_:.0f}s)")
     return accuracy
 
 
@@ -118,7 +140,23 @@ def choose(dataset_name: str, seed: int = 42) -> dict:
     return chosen
 
 
-def _results_path(dataset_name: str) -> Path:
+def grid(dataset_name: str, pairs=PAPER_GRID, seed: int = 42, out: Path | None = None,
+         overrides: dict | None = None, name: str | None = None) -> dict:
+    """The (α, β) search on the validation split (seed ``seed``'s labels), each pair
+    trained with the ``overrides`` (e.g. the digits' ``CANDIDATE``); every finished pair is
+    kept in ``<out>/grid-<dataset>.json`` at once. Returns {(α, β): validation accuracy}."""
+    dataset = load_dataset(DataConfig(dataset=dataset_name))
+    path = Path(out or OUT) / f"{name or 'grid-' + dataset_name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    trials = _read_json(path, [])
+    base = default_config(dataset_name, seed=seed, **(overrides or {}))
+    return {(a, b): _trial(dataset, replace(base, alpha=a, beta=b), trials, path)
+            for a, b in pairs}
+
+
+def _results_path(dataset_name: str, out: Path | None = None) -> Path:
+    if out is not None:
+        return Path(out) / f"{dataset_name}.csv"
     return RESULTS if dataset_name == "characters" else OUT / "mnist.csv"
 
 
@@ -134,25 +172,34 @@ def _row(dataset, config, y, predicted, mean_error, seconds, fit_seconds, cached
     return {c: row.get(c) for c in COLUMNS}
 
 
-def run(dataset_name: str, seeds=None, methods=METHODS, selection: str | None = None) -> int:
+def run(dataset_name: str, seeds=None, methods=METHODS, selection: str | None = None,
+        out: Path | None = None, candidate: bool = False, settings: dict | None = None) -> int:
     """Train and test every (seed, method) not yet in the results table; returns how many
-    ran."""
+    ran. ``out``: the results table, the runs' JSON and the trained networks go there
+    (a directory of their own) instead of the repository. ``candidate``: the settings of
+    ``CANDIDATE`` instead of ``assets/inversion_ssl/defaults.json``; ``settings``: more
+    SSLConfig fields for both methods (e.g. a tiny run to test the command)."""
     dataset = load_dataset(DataConfig(dataset=dataset_name))
-    path = _results_path(dataset_name)
-    runs_path = OUT / f"runs-{dataset_name}.json"
+    path = _results_path(dataset_name, out)
+    runs_path = Path(out or OUT) / f"runs-{dataset_name}.json"
+    cache_dir = Path(out) if out is not None else None
     ran = 0
     for seed in seeds or SEEDS[dataset_name]:
         for method in methods:
-            config = default_config(dataset_name, method, seed=seed,
-                                    **({"selection": selection} if selection else {}))
+            overrides = dict(CANDIDATE[dataset_name][method]) if candidate else {}
+            overrides.update(settings or {})
+            if selection:
+                overrides["selection"] = selection
+            config = default_config(dataset_name, method, seed=seed, **overrides)
             table = read_results(path)[list(KEY)]
             done = {row_key(*values) for values in table.itertuples(index=False)}
             if row_key("paper", dataset_name, config.selection, None, None, seed,
                        method) in done:
                 continue
-            cached = find_network(dataset, config) is not None
+            cached = find_network(dataset, config, cache_dir) is not None
             start = time.perf_counter()
-            model = load_or_fit(dataset, config, log=_log)
+            model = load_or_fit(dataset, config, cache_dir, log=_log,
+                                progress=_curve_writer(runs_path.parent, config))
             fit_seconds = time.perf_counter() - start
             predicted = model.predict(dataset.X_test)
             errors = model.reconstruction_errors(dataset.X_test)
@@ -161,20 +208,96 @@ def run(dataset_name: str, seeds=None, methods=METHODS, selection: str | None = 
                        seconds, fit_seconds, cached)
             append_results([row], path)
             runs = _read_json(runs_path, [])
-            runs = [r for r in runs if r["config"] != asdict(config)]
+            runs = [r for r in runs if r["config"] != config_key(config)]
             runs.append({"dataset": dataset_name, "seed": seed, "method": method,
-                         "config": asdict(config), "accuracy": row["accuracy"],
+                         "config": config_key(config), "accuracy": row["accuracy"],
                          "mean_reconstruction_error": row["mean_error"],
                          "train_seconds": model.fit_seconds_, "loaded_from_file": cached,
+                         "best_step": int(getattr(model, "best_step_", config.steps)),
+                         "validation_curve": model.curve_[:, [0, -1]].tolist(),
                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                          / 1024, "torch_threads": torch.get_num_threads(),
-                         "machine": platform.processor() or platform.machine(),
+                         "machine": _machine(), "torch": torch.__version__,
                          "finished": row["finished"]})
             _write_json(runs_path, runs)
             _log(f"{dataset_name} seed {seed} {method}: accuracy {row['accuracy']:.4f} "
                  f"(train {model.fit_seconds_:.0f}s)")
             ran += 1
     return ran
+
+
+def _machine() -> str:
+    """The CPU model, its core count and whether it has AVX-512 (from /proc/cpuinfo)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                  if line.startswith("model name")), platform.machine())
+    flags = next((line for line in info.splitlines() if line.startswith("flags")), "")
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {info.count('processor')} CPUs, {simd}"
+
+
+def _curve_writer(folder: Path, config):
+    """A progress callback that keeps the validation curve of a running training in
+    ``<folder>/progress-<dataset>-seed<seed>-<method>.json`` (so a run killed before its end
+    still leaves how far it got)."""
+    path = Path(folder) / f"progress-{config.dataset}-seed{config.seed}-{config.method}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(p):
+        if p.curve is not None and len(p.curve):
+            _write_json(path, {"config": config_key(config), "columns": list(CURVE_COLUMNS),
+                               "seconds": p.seconds, "curve": p.curve.tolist()})
+    return write
+
+
+def merge(folders, ship: bool = False) -> None:
+    """Bring the results of ``run``/``grid`` parts run elsewhere (``--out`` folders) into
+    the repository: rows into the results table (through the store), runs and grid trials
+    into their JSON files. ``ship``: the seed-42 digits networks of the ``CANDIDATE``
+    settings become the shipped defaults (copied to ``assets/inversion_ssl`` after loading
+    them with their full configuration, and the settings written to defaults.json)."""
+    import shutil
+    from mic_core.inversion_ssl.estimator import InversionSSLClassifier
+    from mic_core.inversion_ssl.protocol import SHIPPED, file_header, file_name
+    for folder in map(Path, folders):
+        for name in ("characters", "mnist"):
+            table = folder / f"{name}.csv"
+            if table.exists():
+                rows = read_results(table)
+                append_results([{c: (None if pd_isna(v) else v) for c, v in r.items()}
+                                for r in rows.to_dict("records")], _results_path(name))
+                _log(f"{folder}: {len(rows)} {name} rows")
+            for kind in ("runs", "grid"):
+                part = _read_json(folder / f"{kind}-{name}.json", [])
+                if part:
+                    target = OUT / f"{kind}-{name}.json"
+                    kept = [r for r in _read_json(target, [])
+                            if all(r["config"] != p["config"] for p in part)]
+                    _write_json(target, kept + part)
+                    _log(f"{folder}: {len(part)} {kind} entries for {name}")
+    if ship:
+        dataset = load_dataset(DataConfig(dataset="mnist"))
+        defaults = _read_json(DEFAULTS_FILE, {})
+        for method in METHODS:
+            config = default_config("mnist", method, seed=42, **CANDIDATE["mnist"][method])
+            name = file_name(dataset, config)
+            found = [f / "inversion_ssl" / name for f in map(Path, folders)
+                     if (f / "inversion_ssl" / name).exists()]
+            if not found:
+                raise FileNotFoundError(f"no part holds {name}")
+            InversionSSLClassifier.load(found[0], file_header(dataset, config))
+            shutil.copyfile(found[0], SHIPPED / name)
+            defaults.setdefault("mnist", {})[method] = {
+                k: v for k, v in CANDIDATE["mnist"][method].items()}
+            _log(f"shipped {name}")
+        _write_json(DEFAULTS_FILE, defaults)
+
+
+def pd_isna(value) -> bool:
+    return isinstance(value, float) and np.isnan(value)
 
 
 SAME_LABELS = ("mic", "mic_free_ends", "nn_mse", "nn_dtw", "forward_lstm", "inversion_ssl",
@@ -201,12 +324,63 @@ def same_labels_table(rows, dataset: str = "characters", selection: str = "clust
             .sort_values("mean", ascending=False, kind="stable").reset_index(drop=True))
 
 
+DIGITS_COMMANDS = """\
+# four parts, one core each (16-core x86-64, torch 2.11; see the README), then merged here:
+python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 42 --methods inversion_ssl --out OUT1
+python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 142 --methods inversion_ssl --out OUT2
+python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 242 --methods inversion_ssl --out OUT3
+python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 42 142 242 --methods supervised_small --out OUT4 && \\
+  python -m mic_core.inversion_ssl.experiments grid --dataset mnist --candidate --steps 500 --out OUT4
+python -m mic_core.inversion_ssl.experiments merge --folders OUT1 OUT2 OUT3 OUT4 --ship
+python -m mic_core.inversion_ssl.experiments report"""
+
+
+def digits_table(path: Path | None = None):
+    """The digits' held-out accuracy per seed (50 labels): both methods, the steps they
+    ended at (chosen on validation), the difference in points, and a mean row."""
+    import pandas as pd
+    path = Path(path or _results_path("mnist"))
+    columns = ["seed", "inversion_ssl", "supervised_small", "difference (points)"]
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    pivot = read_results(path).pivot_table(index="seed", columns="method", values="accuracy")
+    if not {"inversion_ssl", "supervised_small"} <= set(pivot.columns):
+        return pd.DataFrame(columns=columns)
+    pivot = pivot.dropna()
+    table = pd.DataFrame({"seed": pivot.index.astype(int).astype(str),
+                          "inversion_ssl": pivot["inversion_ssl"].to_numpy(),
+                          "supervised_small": pivot["supervised_small"].to_numpy()})
+    table["difference (points)"] = 100 * (table["inversion_ssl"] - table["supervised_small"])
+    mean = {"seed": "mean", **{c: table[c].mean() for c in columns[1:]}}
+    return pd.concat([table, pd.DataFrame([mean])], ignore_index=True)
+
+
 def _mean_std(values) -> str:
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return "–"
     return f"{values.mean():.3f}" if len(values) == 1 else \
         f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def _digits_table(mnist, title: str, runs: list) -> list[str]:
+    """Per seed: both methods' test accuracy, the step each run ended at (chosen on
+    validation, where it was), the difference."""
+    pivot = mnist.pivot_table(index="seed", columns="method", values="accuracy")
+    step = {(r["seed"], r["method"]): r.get("best_step") for r in runs}
+    lines = [title, "", "| seed | inversion_ssl | its step | supervised_small | its step | "
+             "difference (points) |", "|---|---|---|---|---|---|"]
+    for seed, r in pivot.iterrows():
+        ours, sup = r.get("inversion_ssl", np.nan), r.get("supervised_small", np.nan)
+        lines.append(f"| {seed} | {ours:.4f} | {step.get((seed, 'inversion_ssl')) or '–'} | "
+                     f"{sup:.4f} | {step.get((seed, 'supervised_small')) or '–'} | "
+                     f"{100 * (ours - sup):+.1f} |")
+    if {"inversion_ssl", "supervised_small"} <= set(pivot.columns):
+        both = pivot.dropna()
+        lines.append(f"| mean | {_mean_std(both['inversion_ssl'])} | | "
+                     f"{_mean_std(both['supervised_small'])} | | "
+                     f"{100 * (both['inversion_ssl'] - both['supervised_small']).mean():+.1f} |")
+    return lines + [""]
 
 
 def report_markdown() -> str:
@@ -229,37 +403,35 @@ def report_markdown() -> str:
             lines.append(f"| {r['method']} | {_mean_std(seeds['accuracy'])} | "
                          f"{int(r['seeds'])} |")
         lines.append("")
-    mnist_path = _results_path("mnist")
-    if mnist_path.exists():
-        mnist = read_results(mnist_path)
-        pivot = mnist.pivot_table(index="seed", columns="method", values="accuracy")
-        lines += ["Digits, 50 labels (5 per class), 10 000 test images:", "",
-                  "| seed | inversion_ssl | supervised_small | difference (points) |",
-                  "|---|---|---|---|"]
-        for seed, r in pivot.iterrows():
-            ours, sup = r.get("inversion_ssl", np.nan), r.get("supervised_small", np.nan)
-            lines.append(f"| {seed} | {ours:.4f} | {sup:.4f} | {100 * (ours - sup):+.1f} |")
-        if {"inversion_ssl", "supervised_small"} <= set(pivot.columns):
-            lines.append(f"| mean | {_mean_std(pivot['inversion_ssl'].dropna())} | "
-                         f"{_mean_std(pivot['supervised_small'].dropna())} | "
-                         f"{100 * (pivot['inversion_ssl'] - pivot['supervised_small']).mean():+.1f}"
-                         " |")
-        lines += ["", "The paper's Table 2 (50 labels; its supervised column: 1000 labels):", "",
+    for path, title in ((_results_path("mnist"), "Digits, 50 labels (5 per class), 10 000 "
+                         "test images (steps chosen on validation within each run):"),
+                        (OUT / "mnist-400steps.csv", "Earlier: the same, a fixed 400 steps:")):
+        if path.exists():
+            lines += _digits_table(read_results(path), title,
+                                   _read_json(path.with_name(
+                                       path.name.replace("mnist", "runs-mnist")
+                                       .replace(".csv", ".json")), []))
+    if _results_path("mnist").exists():
+        lines += ["The paper's Table 2 (50 labels; its supervised column: 1000 labels):", "",
                   "| network | 50 labels | (α, β) | supervised, 1000 labels |", "|---|---|---|---|"]
         lines += [f"| {name} | {a} | {ab} | {s} |" for name, (a, ab, s) in PAPER_TABLE2.items()]
         lines.append("")
-    lines += ["| data set | method | seed | train seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
-    for name in ("characters", "mnist"):
+    lines += ["| data set | method | seed | steps (ended at) | train seconds | peak RSS (MB) "
+              "| machine |", "|---|---|---|---|---|---|---|"]
+    for name in ("characters", "mnist-400steps", "mnist", "mnist-local"):
         for r in _read_json(OUT / f"runs-{name}.json", []):
+            steps = r["config"]["steps"]
+            ended = f"{steps} ({r['best_step']})" if "best_step" in r else f"{steps}"
             lines.append(f"| {name} {r['config']['selection']} | {r['method']} | {r['seed']} | "
-                         f"{r['train_seconds']:.0f} | {r['peak_rss_mb']:.0f} |")
+                         f"{ended} | {r['train_seconds']:.0f} | {r['peak_rss_mb']:.0f} | "
+                         f"{r.get('machine', 'this machine')} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.inversion_ssl.experiments",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("stage", choices=("choose", "run", "report"))
+    parser.add_argument("stage", choices=("choose", "run", "grid", "merge", "report"))
     parser.add_argument("--dataset", choices=("characters", "mnist"), default="characters")
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
@@ -267,14 +439,50 @@ def main(argv=None) -> None:
                         help="run: the labelled samples (default: letters clustered = MIC's "
                              "types, digits drawn)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1-2)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="run/grid: write results and networks to this folder instead "
+                             "of the repository (a part run elsewhere; see merge)")
+    parser.add_argument("--candidate", action="store_true",
+                        help="run/grid: the CANDIDATE settings (digits: longer training, "
+                             "steps chosen on validation) instead of defaults.json")
+    parser.add_argument("--pairs", nargs="+", default=None, metavar="ALPHA,BETA",
+                        help="grid: the (α, β) pairs (default: the paper's 15)")
+    parser.add_argument("--steps", type=int, default=None, help="grid: steps per pair")
+    parser.add_argument("--set", nargs="+", default=(), metavar="FIELD=VALUE",
+                        help="run/grid: more SSLConfig settings, e.g. reduction=sum "
+                             "lr_schedule=cosine batch_unlabelled=54")
+    parser.add_argument("--file", default=None,
+                        help="grid: the trials' file name in --out (default grid-<dataset>)")
+    parser.add_argument("--folders", nargs="+", type=Path, default=(),
+                        help="merge: the --out folders of the parts")
+    parser.add_argument("--ship", action="store_true",
+                        help="merge: ship the seed-42 digits networks as the defaults")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    settings = {}
+    for setting in args.set:
+        field, _, value = setting.partition("=")
+        try:
+            settings[field] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[field] = value
     if args.stage == "report":
         print(report_markdown())
     elif args.stage == "choose":
         choose(args.dataset)
+    elif args.stage == "grid":
+        overrides = dict(CANDIDATE[args.dataset]["inversion_ssl"]) if args.candidate else {}
+        if args.steps:
+            overrides["steps"] = args.steps
+        overrides.update(settings)
+        pairs = ([tuple(float(v) for v in p.split(",")) for p in args.pairs] if args.pairs
+                 else PAPER_GRID)
+        grid(args.dataset, pairs, out=args.out, overrides=overrides, name=args.file)
+    elif args.stage == "merge":
+        merge(args.folders, args.ship)
     else:
-        run(args.dataset, args.seeds, args.methods, args.selection)
+        run(args.dataset, args.seeds, args.methods, args.selection, args.out, args.candidate,
+            settings)
 
 
 if __name__ == "__main__":

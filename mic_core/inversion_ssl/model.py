@@ -12,8 +12,10 @@ Training (Balestriero et al., "Semi-supervised learning via new deep network inv
 
 with R(x) the reconstruction error and E(ŷ) the entropy of the predicted class
 probabilities; R is differentiated through the backward pass that made x̂ (double backward,
-``create_graph=True``). R is the *mean* squared error over the input's elements (the paper's
-experiments "use the mean squared error"), so its scale does not grow with the input size.
+``create_graph=True``). R is by default the *mean* squared error over the input's elements
+(the paper's experiments "use the mean squared error"), so its scale does not grow with the
+input size; ``reduction="sum"`` gives eq. 8 literally, the squared norm ‖x̂ − x‖² (784 times
+larger on a digit, so that R outweighs the entropy at the paper's β).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 NETWORKS = ("small_cnn", "pen_cnn")
+REDUCTIONS = ("mean", "sum")  # R over the input's elements: mean squared error, or ‖x̂ − x‖²
 
 
 class SmallCNN(nn.Module):
@@ -126,7 +129,8 @@ class LossTerms:
 
 
 def ssl_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
-             reconstruction: torch.Tensor | None, alpha: float, beta: float):
+             reconstruction: torch.Tensor | None, alpha: float, beta: float,
+             reduction: str = "mean"):
     """The paper's loss (eq. 10), averaged over the batch.
 
     Parameters
@@ -135,6 +139,8 @@ def ssl_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
     reconstruction : (n, ...) x̂, or None when ``alpha == 1`` (supervised only: the
         reconstruction and entropy terms have weight 0 and are not computed).
     alpha, beta : the weights in [0, 1].
+    reduction : R(x) over the input's elements: "mean" (squared error per element) or
+        "sum" (the squared norm of eq. 8).
 
     Returns
     -------
@@ -142,6 +148,8 @@ def ssl_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
     """
     if not (0.0 <= alpha <= 1.0 and 0.0 <= beta <= 1.0):
         raise ValueError(f"alpha and beta must lie in [0, 1], got {alpha}, {beta}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
     labelled = y >= 0
     unlabelled = ~labelled
     cross_entropy = F.cross_entropy(logits, y.clamp(min=0), reduction="none") * labelled
@@ -150,7 +158,8 @@ def ssl_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
     per_sample = alpha * cross_entropy
     r = None
     if reconstruction is not None:
-        r = ((reconstruction - x) ** 2).flatten(1).mean(dim=1)
+        squared = ((reconstruction - x) ** 2).flatten(1)
+        r = squared.mean(dim=1) if reduction == "mean" else squared.sum(dim=1)
         per_sample = per_sample + (1 - alpha) * (beta * r + (1 - beta) * entropy * unlabelled)
     elif alpha != 1.0:
         raise ValueError("the reconstruction is needed unless alpha == 1")

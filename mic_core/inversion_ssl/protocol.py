@@ -24,8 +24,9 @@ import numpy as np
 from filelock import FileLock
 
 from mic_core.data import Dataset
-from mic_core.inversion_ssl.estimator import (InversionSSLClassifier, InversionSSLFileError,
-                                              SSLProgress)
+from mic_core.inversion_ssl.estimator import (LR_SCHEDULES, InversionSSLClassifier,
+                                              InversionSSLFileError, SSLProgress)
+from mic_core.inversion_ssl.model import REDUCTIONS
 from mic_core.persistence import default_cache_dir, load_or_select_types
 from mic_core.training import default_train_config
 from mic_core.type_selection import SELECTIONS
@@ -59,6 +60,13 @@ class SSLConfig:
     steps: int = 1000
     batch_labelled: int = 80
     batch_unlabelled: int = 64
+    # Added later: left out of a file's key while at these defaults (``config_key``), so the
+    # files made before them keep their names.
+    eval_every: int = 50  # steps between validation evaluations (the training curve)
+    keep_best: bool = False  # end at the step of best validation accuracy; the validation
+    # samples are then never unlabelled data
+    lr_schedule: str = "constant"  # or "cosine"
+    reduction: str = "mean"  # R in the loss: mean squared error, or "sum" (‖x̂ − x‖², eq. 8)
 
     def __post_init__(self):
         if self.selection not in LABEL_SELECTIONS:
@@ -72,18 +80,37 @@ class SSLConfig:
         if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.beta <= 1.0):
             raise ValueError(f"alpha and beta must lie in [0, 1], got {self.alpha}, "
                              f"{self.beta}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of "
+                             f"{LR_SCHEDULES}")
+        if self.reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {self.reduction!r}; choose one of "
+                             f"{REDUCTIONS}")
 
     @property
     def method(self) -> str:
         """The results table's name: "inversion_ssl", or "supervised_small" when alpha = 1."""
         return "supervised_small" if self.alpha == 1.0 else "inversion_ssl"
 
-    def estimator(self, eval_every: int = 50) -> InversionSSLClassifier:
+    def estimator(self, eval_every: int | None = None) -> InversionSSLClassifier:
         return InversionSSLClassifier(alpha=self.alpha, beta=self.beta,
                                       learning_rate=self.learning_rate, steps=self.steps,
                                       batch_labelled=self.batch_labelled,
                                       batch_unlabelled=self.batch_unlabelled, seed=self.seed,
-                                      eval_every=eval_every)
+                                      eval_every=eval_every or self.eval_every,
+                                      keep_best=self.keep_best, lr_schedule=self.lr_schedule,
+                                      reduction=self.reduction)
+
+
+_LATER_FIELDS = {"eval_every": 50, "keep_best": False, "lr_schedule": "constant",
+                 "reduction": "mean"}
+
+
+def config_key(config: SSLConfig) -> dict:
+    """``config`` as a dict, without the fields added later while they hold their defaults
+    (a file's key and stored configuration)."""
+    return {k: v for k, v in asdict(config).items()
+            if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
 
 
 def default_config(dataset: str, method: str = "inversion_ssl", **overrides) -> SSLConfig:
@@ -141,8 +168,9 @@ def ssl_data(dataset: Dataset, config: SSLConfig, choosing: bool = False,
     """Labelled, unlabelled and validation samples for ``config``.
 
     ``choosing``: the validation samples are left out of the unlabelled data (while α, β and
-    the learning rate are chosen); otherwise every non-labelled training sample is unlabelled
-    data and the validation samples only mark the training curve.
+    the learning rate are chosen, and whenever ``config.keep_best`` lets them choose the
+    number of steps); otherwise every non-labelled training sample is unlabelled data and the
+    validation samples only mark the training curve.
     """
     if dataset.name != config.dataset:
         raise ValueError(f"the configuration is for {config.dataset}, the data are "
@@ -163,6 +191,7 @@ def ssl_data(dataset: Dataset, config: SSLConfig, choosing: bool = False,
         hits = [np.flatnonzero(np.all(flat == t.reshape(1, -1), axis=1)) for t in X_l]
         labelled = np.unique(np.concatenate(hits)) if hits else np.zeros(0, int)
     validation = validation_indices(dataset, labelled)
+    choosing = choosing or config.keep_best
     leave_out = np.union1d(labelled, validation) if choosing else labelled
     pool = np.setdiff1d(np.arange(len(dataset.X_train)), leave_out)
     parts = [dataset.X_train[pool]]
@@ -179,7 +208,7 @@ def ssl_data(dataset: Dataset, config: SSLConfig, choosing: bool = False,
 
 def file_header(dataset: Dataset, config: SSLConfig) -> dict:
     """The full configuration stored in (and checked on reading) a network's file."""
-    return {"config": asdict(config), "data": asdict(dataset.config)}
+    return {"config": config_key(config), "data": asdict(dataset.config)}
 
 
 def file_name(dataset: Dataset, config: SSLConfig) -> str:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import score_predictions, seeded_subset
-from mic_core.single.generator import (CAPACITIES, CODES, default_single_config,
+from mic_core.single.generator import (CAPACITIES, CODES, GeneratorFileError,
+                                       default_single_config, load_generator,
                                        load_or_train_generator, type_errors)
 from mic_core.single.inversion import (RULES, SINGLE_PROJECTIONS, STARTS, CodeInversionConfig,
                                        classify_single)
@@ -45,6 +47,9 @@ def add_arguments(parser, command: str) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     if command == "train":
         return
+    parser.add_argument("--generator", type=Path, default=None,
+                        help="a generator file (.npz, written by train) to use instead of the "
+                             "configuration's; it must be a generator of --dataset")
     parser.add_argument("--iterations", type=int, default=50, help="inversion iterations")
     parser.add_argument("--start", choices=STARTS, default="zero")
     parser.add_argument("--projection", choices=SINGLE_PROJECTIONS, default="none")
@@ -63,6 +68,19 @@ def add_arguments(parser, command: str) -> None:
 
 def _generator(args):
     dataset = load_dataset(DataConfig(dataset=args.dataset))
+    if getattr(args, "generator", None) is not None:
+        try:
+            generator = load_generator(args.generator, dataset.config)
+        except FileNotFoundError:
+            raise SystemExit(f"error: no generator file {args.generator}") from None
+        except GeneratorFileError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        if generator.class_names != tuple(dataset.class_names) or \
+                generator.types.shape[2:] != dataset.X_test.shape[1:]:
+            raise SystemExit(f"error: {args.generator.name} was trained on other classes or "
+                             f"sequences than {dataset.name}'s")
+        header = default_single_config(args.dataset, generator.code, args.capacity)
+        return dataset, replace(header, hidden_size=generator.hidden_size), generator
     overrides = {"selection": args.selection, "seed": args.seed, "noise_in": args.noise_in,
                  "noise_out": args.noise_out}
     if args.steps is not None:

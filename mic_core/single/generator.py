@@ -38,6 +38,10 @@ CAPACITIES = ("cells", "parameters")
 FORMAT_VERSION = 1
 KIND = "single_generator"  # stored in every file: an expert file is refused by name
 SHIPPED_GENERATORS = Path(__file__).resolve().parents[2] / "assets" / "single"
+# The training length and learning rate chosen on validation (mic_core.single.validation
+# --adopt); a family without an entry keeps SingleTrainConfig's 1000 steps at 0.01.
+CHOSEN_TRAINING = SHIPPED_GENERATORS / "defaults.json"
+GRADIENT_CHUNKS = 4  # the batch is split into this many chunks (threads), summed in order
 _ARRAYS = ("w_ih", "w_hh", "bias", "w_out", "b_out", "types", "training_curve")
 EXPERT_HIDDEN = {"characters": 10, "mnist": 20}  # the experts' cells (METHOD §2)
 
@@ -111,13 +115,28 @@ class SingleTrainConfig:
                                     noise_in=self.noise_in, noise_out=self.noise_out)
 
 
+def chosen_training(dataset: str, code: str, capacity: str,
+                    path: Path | None = None) -> dict:
+    """The steps and learning rate chosen on validation for this family (``{}`` if none):
+    ``assets/single/defaults.json``, written by ``python -m mic_core.single.validation
+    --adopt``. A missing or unreadable file means no choice (the config's defaults)."""
+    path = CHOSEN_TRAINING if path is None else Path(path)
+    try:
+        chosen = json.loads(path.read_text())["families"][f"{dataset}/{code}/{capacity}"]
+        return {"steps": int(chosen["steps"]), "learning_rate": float(chosen["learning_rate"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def default_single_config(dataset: str, code: str = "class", capacity: str = "cells",
                           **overrides) -> SingleTrainConfig:
     """The defaults for ``dataset``: the experts' selection, seed and noise; ``capacity``
-    fixes the cells (both data sets: 20 classes x 10 cells or 10 x 20 = 200)."""
+    fixes the cells (both data sets: 20 classes x 10 cells or 10 x 20 = 200); the steps and
+    learning rate chosen on validation for this family (``chosen_training``)."""
     n_classes, output = {"characters": (20, 2), "mnist": (10, 28)}[dataset]
     hidden = hidden_size_for(dataset, code, capacity, n_classes, output)
     metric = "euclidean" if dataset == "mnist" else "dtw"
+    overrides = {**chosen_training(dataset, code, capacity), **overrides}
     return replace(SingleTrainConfig(code=code, capacity=capacity, hidden_size=hidden,
                                      cluster_metric=metric), **overrides)
 
@@ -268,12 +287,74 @@ def type_errors(generator: SingleGenerator) -> np.ndarray:
         .mean(axis=(1, 2)).reshape(C, K)
 
 
+def _chunks(n_sequences: int) -> int:
+    """How many equal chunks the batch is split into: the largest divisor of
+    ``n_sequences`` up to ``GRADIENT_CHUNKS`` (fixed, so results do not depend on threads)."""
+    return max(p for p in range(1, GRADIENT_CHUNKS + 1) if n_sequences % p == 0)
+
+
+def _batch_loss_and_grads(params, inputs, targets, grads, P: int) -> float:
+    """Loss and gradient of the whole batch (inputs (B, Q), targets (B, T, D)) by the
+    experts' kernel, the batch split into ``P`` equal chunks run as ``P`` "experts" sharing
+    the weights (one per thread); the chunks' gradients are summed in a fixed order.
+    ``grads`` (the (1, ...) buffers) receive the batch's gradient; returns its loss."""
+    B = len(inputs)
+    shared = [np.ascontiguousarray(np.broadcast_to(p, (P, *p.shape[1:]))) for p in params]
+    parts = [np.empty((P, *g.shape[1:]), dtype=g.dtype) for g in grads]
+    losses = kernels.loss_and_weight_grads(
+        *shared, np.ascontiguousarray(inputs.reshape(P, B // P, -1)),
+        np.ascontiguousarray(targets.reshape(P, B // P, *targets.shape[1:])), *parts)
+    for g, part in zip(grads, parts):
+        g[0] = part[0]
+        for q in range(1, P):
+            g[0] += part[q]
+        g /= P  # each chunk's loss is the mean over its B / P sequences
+    return float(np.sum(losses, dtype=np.float64) / P)
+
+
+def _save_checkpoint(path: Path, config: SingleTrainConfig, step: int, params, moments,
+                     rng: np.random.RandomState, curve, seconds: float) -> None:
+    state = rng.get_state()
+    arrays = {f"param{i}": p for i, p in enumerate(params)}
+    arrays.update({f"m{i}": m for i, (m, _) in enumerate(moments)})
+    arrays.update({f"v{i}": v for i, (_, v) in enumerate(moments)})
+    atomic_write(path, lambda f: np.savez(
+        f, config=np.array(json.dumps(asdict(config), sort_keys=True)), step=np.array(step),
+        rng_keys=state[1], rng_pos=np.array(state[2]), rng_gauss=np.array(state[3]),
+        rng_cached=np.array(state[4]), curve=np.asarray(curve, dtype=np.float32),
+        seconds=np.array(seconds), **arrays))
+
+
+def _load_checkpoint(path: Path, config: SingleTrainConfig, params, moments,
+                     rng: np.random.RandomState):
+    """Restore a checkpoint of exactly ``config`` into ``params``/``moments``/``rng``;
+    returns (step, curve, seconds) or None (no usable checkpoint: start afresh)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if json.loads(str(f["config"])) != json.loads(json.dumps(asdict(config))):
+                return None
+            for i, (p, (m, v)) in enumerate(zip(params, moments)):
+                p[...], m[...], v[...] = f[f"param{i}"], f[f"m{i}"], f[f"v{i}"]
+            rng.set_state(("MT19937", f["rng_keys"], int(f["rng_pos"]), int(f["rng_gauss"]),
+                           float(f["rng_cached"])))
+            return int(f["step"]), list(f["curve"]), float(f["seconds"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
+
+
 def train_single_generator(types: np.ndarray, class_names, config: SingleTrainConfig,
                            progress: Callable[[TrainProgress], None] | None = None,
-                           progress_every: int = 10) -> SingleGenerator:
+                           progress_every: int = 10, checkpoint: Path | None = None,
+                           checkpoint_every: int = 100) -> SingleGenerator:
     """Train the single generator on ``types`` (C, K, T, D): every step one full batch of all
     C·K types with their codes (input noise clipped to [0, 1], as the experts), then Adam.
-    Deterministic for a given config."""
+    Deterministic for a given config (the batch's gradient is summed over a fixed number
+    of chunks, so the numba thread count does not change it).
+
+    ``checkpoint``: a file that keeps the training's state every ``checkpoint_every`` steps;
+    a later call with the same config resumes from it (the result is the same as without
+    interruption), and it is removed at the end.
+    """
     C, K, T, D = types.shape
     if len(class_names) != C:
         raise ValueError(f"{len(class_names)} class names for types of {C} classes")
@@ -283,35 +364,46 @@ def train_single_generator(types: np.ndarray, class_names, config: SingleTrainCo
     params = _init_weights(shape, 1, rng)
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     grads = [np.empty_like(p) for p in params]
-    codes = np.ascontiguousarray(training_codes(C, K, config.code)[None])  # (1, C·K, Q)
-    clean_targets = np.ascontiguousarray(types.reshape(1, C * K, T, D), dtype=np.float32)
-    curve = []
-    start = time.perf_counter()
-    for step in range(1, config.steps + 1):
-        # noisy codes and targets, fresh every step
+    codes = np.ascontiguousarray(training_codes(C, K, config.code))  # (C·K, Q)
+    clean_targets = np.ascontiguousarray(types.reshape(C * K, T, D), dtype=np.float32)
+    P = _chunks(C * K)
+    curve, first, seconds_before = [], 1, 0.0
+    if checkpoint is not None and Path(checkpoint).exists():
+        restored = _load_checkpoint(Path(checkpoint), config, params, moments, rng)
+        if restored is not None:
+            done, curve, seconds_before = restored
+            first = done + 1
+    start = time.perf_counter() - seconds_before
+    for step in range(first, config.steps + 1):
+        # noisy codes and targets, fresh every step (the same draws as one (1, C·K) batch)
         inputs, targets = codes, clean_targets
         if config.noise_in > 0:
-            inputs = np.clip(codes + config.noise_in * rng.randn(*codes.shape), 0.0, 1.0) \
-                .astype(np.float32)
+            inputs = np.clip(codes + config.noise_in * rng.randn(1, *codes.shape)[0], 0.0,
+                             1.0).astype(np.float32)
         if config.noise_out > 0:
-            targets = (clean_targets + config.noise_out * rng.randn(*clean_targets.shape)) \
-                .astype(np.float32)
+            targets = (clean_targets + config.noise_out *
+                       rng.randn(1, *clean_targets.shape)[0]).astype(np.float32)
         # forward, backprop and update the parameters
-        losses = kernels.loss_and_weight_grads(*params, inputs, targets, *grads)
+        loss = _batch_loss_and_grads(params, inputs, targets, grads, P)
         _clip_per_expert(grads, config.max_grad_norm)
         lr = config.learning_rate * (0.55 + 0.45 * float(np.cos(np.pi * step / config.steps)))
         _adam(params, grads, moments, step, lr)
         if step % progress_every == 0 or step == config.steps:
-            curve.append(float(losses[0]))
+            curve.append(loss)
             if progress is not None:
-                progress(TrainProgress(step, config.steps, float(losses[0]),
-                                       time.perf_counter() - start))
+                progress(TrainProgress(step, config.steps, loss, time.perf_counter() - start))
+        if checkpoint is not None and step % checkpoint_every == 0 and step < config.steps:
+            _save_checkpoint(Path(checkpoint), config, step, params, moments, rng, curve,
+                             time.perf_counter() - start)
     w_ih, w_hh_t, bias, w_out, b_out = (p[0] for p in params)
-    return SingleGenerator(code=config.code, class_names=tuple(class_names), w_ih=w_ih,
-                           w_hh=np.ascontiguousarray(w_hh_t.T), bias=bias, w_out=w_out,
-                           b_out=b_out, types=np.asarray(types, dtype=np.float32),
-                           training_curve=np.asarray(curve, dtype=np.float32),
-                           train_seconds=time.perf_counter() - start)
+    generator = SingleGenerator(code=config.code, class_names=tuple(class_names), w_ih=w_ih,
+                                w_hh=np.ascontiguousarray(w_hh_t.T), bias=bias, w_out=w_out,
+                                b_out=b_out, types=np.asarray(types, dtype=np.float32),
+                                training_curve=np.asarray(curve, dtype=np.float32),
+                                train_seconds=time.perf_counter() - start)
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
+    return generator
 
 
 # --- persistence: the experts' policy (persistence.py), a file kind of its own -------------
@@ -403,7 +495,8 @@ def load_or_train_generator(dataset: Dataset, train: SingleTrainConfig,
                             allow_training: bool = True) -> SingleGenerator:
     """The generator for ``dataset`` and ``train``: shipped in ``assets/single``, else
     cached, else trained now on the experts' types and cached (unless ``allow_training``
-    is False: then a ValueError says that this configuration was never trained)."""
+    is False: then a ValueError says that this configuration was never trained). An
+    interrupted training resumes from its checkpoint beside the file."""
     name = file_name(dataset.config, train)
     shipped = SHIPPED_GENERATORS / name
     if shipped.exists():
@@ -415,6 +508,8 @@ def load_or_train_generator(dataset: Dataset, train: SingleTrainConfig,
             try:
                 return load_generator(path, dataset.config, train)
             except GeneratorFileError as exc:
+                if not allow_training:
+                    raise  # the reason, not "never trained"
                 log(f"retraining: {exc}")
         if not allow_training:
             raise ValueError(f"the single generator ({train.code} code, {train.hidden_size} "
@@ -422,6 +517,7 @@ def load_or_train_generator(dataset: Dataset, train: SingleTrainConfig,
                              f"input noise {train.noise_in:g}) was never trained: train it "
                              f"first (python -m mic_core train --system single ...)")
         types = load_or_select_types(dataset, train.experts_config(dataset.name), cache_dir)
-        generator = train_single_generator(types, dataset.class_names, train, progress)
+        generator = train_single_generator(types, dataset.class_names, train, progress,
+                                           checkpoint=path.with_name(path.name + ".part.npz"))
         save_generator(generator, path, dataset.config, train)
         return generator

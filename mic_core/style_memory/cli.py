@@ -18,7 +18,8 @@ import numpy as np
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import seeded_subset
-from mic_core.style_memory.analysis import evaluate_style_memory, neighbour_class_counts
+from mic_core.style_memory.analysis import (dtw_reader, evaluate_style_memory, label_swap,
+                                            neighbour_class_counts, roughness)
 from mic_core.style_memory.store import (StyleMemoryFileError, default_style_config,
                                          load_or_train_style_memory)
 from mic_core.type_selection import SELECTIONS
@@ -62,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--neighbours", action="store_true",
                             help="also the input- vs style-space neighbour class counts")
         parser.add_argument("-k", type=int, default=97, help="neighbours per query (paper: 97)")
+        parser.add_argument("--label-swap", action="store_true",
+                            help="also redraw every sample's style under every label and "
+                                 "read the drawings (letters: 1-NN DTW on the training pool; "
+                                 "both: the network itself)")
 
 
 def _model(args):
@@ -166,6 +171,13 @@ def evaluate(args) -> dict:
     result = evaluate_style_memory(model, X, y).summary()
     if args.neighbours:
         result["neighbours"] = neighbour_class_counts(model, X, y, k=args.k)
+    if args.label_swap:
+        result["label_swap_self"] = label_swap(model, X, y, model)
+        if dataset.name == "characters":
+            reader = dtw_reader(dataset.X_train, dataset.y_train)
+            result["label_swap_dtw"] = label_swap(model, X, y, reader)
+            result["roughness"] = roughness(model.reconstruct(X))
+            result["roughness_of_letters"] = roughness(X)
     return result
 
 
@@ -179,6 +191,13 @@ def cmd_experiments(args):
                                 log=lambda m: print(m, file=sys.stderr))
     _emit(args, {"ran": ran, "results": str(args.results)},
           f"{ran} style-memory jobs ran; results in {args.results}")
+
+
+def cmd_merge(args):
+    from mic_core.style_memory.experiments import merge_results
+    added = sum(merge_results(source, args.results) for source in args.sources)
+    _emit(args, {"added": added, "results": str(args.results)},
+          f"{added} rows added to {args.results}")
 
 
 def _run(command: str):
@@ -215,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_experiments)
+
+    p = commands.add_parser("merge", help="add the rows of results tables written elsewhere "
+                                          "(experiments --results) to the results table")
+    p.add_argument("sources", nargs="+", type=Path)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_merge)
     return parser
 
 

@@ -7,6 +7,14 @@ distance) with Gaussian noise on the input only (a denoising autoencoder). When
 ``validation_fraction`` > 0 a stratified, seeded share of the training data is held out and
 the epoch with the best validation accuracy (ties: lower validation loss) is kept, so the
 number of epochs is chosen on validation, never on the test set.
+
+Making the decoder use the class (pen trajectories): with the paper's training the 16 style
+neurons carry the character's identity, so the decoder draws the same character under every
+label. ``class_input="label"`` feeds the decoder the one-hot TRUE label during training
+(class-conditional decoding), ``style_noise`` blurs the style it reads (a bottleneck: class
+information is cheaper to take from the label), and ``adversary`` trains a style critic to
+read the class from the style while the encoder, through a reversed gradient, learns a style
+the critic cannot read (a class-free style, as in Fader networks).
 """
 from __future__ import annotations
 
@@ -19,7 +27,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from mic_core.data import stratified_split
-from mic_core.style_memory.network import StyleMemoryNet, style_memory_loss
+from mic_core.style_memory.network import (StyleMemoryNet, reverse_gradient,
+                                           style_memory_loss)
 from mic_core.training import TrainProgress
 
 _EVAL_BATCH = 1024
@@ -42,13 +51,24 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
     augment : pen trajectories only: strength of a random rotation, scale and re-timing of
         each training sample before the noise (0: none); the network redraws the
         transformed sample.
+    decoder : "mirror" (the paper's mirror image of the encoder) or, for pen trajectories,
+        "smooth" (the first ``n_basis`` cosines of each coordinate: a smooth pen path).
+    n_basis : cosines per coordinate of the smooth decoder.
+    class_input : the class vector the decoder reads during training: "softmax" (the
+        paper's unrolled network) or "label" (the one-hot true label). Inference always
+        decodes the network's own softmax, or the label asked for.
+    style_noise : std of Gaussian noise added to the style the decoder reads in training.
+    adversary : weight of the reversed gradient from a style critic that learns to read the
+        class from the style (0: no critic).
     seed : initial weights, minibatch order, noise and the validation split.
     """
 
     def __init__(self, n_style: int = 16, alpha: float = 0.05, noise: float = 0.1,
                  epochs: int = 10, learning_rate: float = 1e-3, batch_size: int = 64,
                  validation_fraction: float = 0.1, architecture: str = "auto",
-                 augment: float = 0.0, seed: int = 42):
+                 augment: float = 0.0, decoder: str = "mirror", n_basis: int = 24,
+                 class_input: str = "softmax", style_noise: float = 0.0,
+                 adversary: float = 0.0, seed: int = 42):
         self.n_style = n_style
         self.alpha = alpha
         self.noise = noise
@@ -58,6 +78,11 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.architecture = architecture
         self.augment = augment
+        self.decoder = decoder
+        self.n_basis = n_basis
+        self.class_input = class_input
+        self.style_noise = style_noise
+        self.adversary = adversary
         self.seed = seed
 
     # --- input checks -------------------------------------------------------------------
@@ -112,13 +137,17 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         if len(y) != len(X):
             raise ValueError(f"{len(X)} samples but {len(y)} labels")
+        if self.class_input not in ("softmax", "label"):
+            raise ValueError(f"class_input must be 'softmax' or 'label', got "
+                             f"{self.class_input!r}")
         self.classes_, y_index = np.unique(y, return_inverse=True)
         self.input_shape_ = X.shape[1:]
         train, valid = self._split(y_index)
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
             self.network_ = StyleMemoryNet(self.input_shape_, len(self.classes_), self.n_style,
-                                           self._architecture(X))
+                                           self._architecture(X), self.decoder, self.n_basis,
+                                           critic=self.adversary > 0)
         optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
         state = {"epoch": 0, "history": [], "best": None}
         if checkpoint is not None and Path(checkpoint).exists():
@@ -138,8 +167,7 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
                 if self.augment > 0 and self.network_.architecture == "pen_trajectory":
                     clean = _rotate_and_scale(clean, self.augment, generator)
                 noisy = clean + self.noise * torch.randn(clean.shape, generator=generator)
-                logits, _, reconstruction = self.network_(noisy)
-                loss = style_memory_loss(logits, reconstruction, yt[idx], clean, self.alpha)
+                loss = self._training_loss(noisy, clean, yt[idx], generator)
                 for group in optimiser.param_groups:  # cosine decay to a tenth
                     group["lr"] = self._learning_rate(epoch + b / batches)
                 optimiser.zero_grad()
@@ -172,6 +200,24 @@ class StyleMemoryClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = state["history"]
         self.best_epoch_ = state["best"]["epoch"]
         return self
+
+    def _training_loss(self, noisy, clean, target, generator) -> torch.Tensor:
+        """The paper's loss on one minibatch, with the decoder's class vector, style noise
+        and style critic as configured."""
+        net = self.network_
+        logits, style = net.encode(noisy)
+        if self.class_input == "label":
+            vectors = torch.nn.functional.one_hot(target, net.n_classes).float()
+        else:
+            vectors = torch.softmax(logits, dim=1)
+        read = style
+        if self.style_noise > 0:
+            read = style + self.style_noise * torch.randn(style.shape, generator=generator)
+        loss = style_memory_loss(logits, net.decode(vectors, read), target, clean, self.alpha)
+        if self.adversary > 0:  # the critic learns the class; the encoder learns to hide it
+            critic_logits = net.style_critic(reverse_gradient(style, self.adversary))
+            loss = loss + torch.nn.functional.cross_entropy(critic_logits, target)
+        return loss
 
     def _learning_rate(self, epoch: float) -> float:
         return self.learning_rate * (0.55 + 0.45 * float(np.cos(np.pi * epoch / self.epochs)))

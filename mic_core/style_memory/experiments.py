@@ -20,7 +20,7 @@ from mic_core.data import DATASETS
 from mic_core.experiments import (RESULTS, SEEDS, Job, Protocol, append_results,
                                   read_results)
 from mic_core.experiments.jobs import _dataset, _row, _test_set
-from mic_core.experiments.store import row_keys
+from mic_core.experiments.store import KEY, read_predictions, row_key, row_keys
 from mic_core.style_memory.store import (default_style_config, find_style_memory,
                                          load_or_train_style_memory)
 from mic_core.type_selection import SELECTIONS
@@ -83,3 +83,21 @@ def test_indices(dataset: str, protocol: Protocol = Protocol()) -> np.ndarray:
     from mic_core.evaluation import seeded_subset
     n = len(_dataset(dataset).y_test)
     return seeded_subset(n, protocol.test_limit(dataset), seed=0)
+
+
+def merge_results(source: Path, results: Path = RESULTS) -> int:
+    """Add the rows of another results table (e.g. one written by ``experiments --results``
+    on another machine) and their per-sample predictions to ``results``; a row replaces one
+    with its key. Returns how many rows were added."""
+    table = read_results(source)
+    predictions = {row_key(*(r[k] for k in KEY)): r["predictions"]
+                   for r in read_predictions(source).to_dict("records")}
+    rows = []
+    for row in table.to_dict("records"):
+        key = row_key(*(row[k] for k in KEY))
+        if key in predictions:
+            row["predictions"] = predictions[key]
+        rows.append(row)
+    if rows:
+        append_results(rows, results)
+    return len(rows)

@@ -5,6 +5,12 @@ Encoder: conv 32 5x5 stride 2 ReLU -> conv 64 5x5 stride 2 ReLU -> FC 256 ReLU -
 -> top layer = class logits (softmax) + style (logistic). Decoder: the mirror image, from
 (class vector, style) back to the input. Images (28x28) use 2-D convolutions; pen
 trajectories (sz, d) use the same stack with 1-D convolutions along the pen's path.
+
+Pen trajectories may instead be decoded "smooth": the decoder's fully connected stack gives
+the coefficients of the first ``n_basis`` cosines (DCT-II) of each coordinate, so every
+reconstruction is a smooth pen path (the mirrored transposed convolutions draw zig-zags: they
+add a stride-2 checkerboard to the path). A style critic (a small classifier reading the
+style) can be attached for adversarial training of a class-free style.
 """
 from __future__ import annotations
 
@@ -13,6 +19,34 @@ import torch.nn.functional as F
 from torch import nn
 
 ARCHITECTURES = ("image", "pen_trajectory")
+DECODERS = ("mirror", "smooth")
+
+
+def cosine_basis(length: int, n_basis: int) -> torch.Tensor:
+    """(n_basis, length) orthonormal DCT-II rows: row k is cos(pi k (t + 1/2) / length)."""
+    t = torch.arange(length, dtype=torch.float64) + 0.5
+    k = torch.arange(n_basis, dtype=torch.float64)[:, None]
+    basis = torch.cos(torch.pi * k * t / length) * (2.0 / length) ** 0.5
+    basis[0] /= 2 ** 0.5
+    return basis.float()
+
+
+class _GradientReversal(torch.autograd.Function):
+    """Identity forward; the gradient times -weight backward (Ganin & Lempitsky, 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.weight * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, weight: float) -> torch.Tensor:
+    """x unchanged, its gradient multiplied by -weight on the way back."""
+    return _GradientReversal.apply(x, weight)
 
 
 def _halved(length: int) -> int:
@@ -24,15 +58,22 @@ class StyleMemoryNet(nn.Module):
     """Encoder x -> (class logits, style); decoder (class vector, style) -> reconstruction.
 
     ``input_shape`` is (28, 28) for "image" (one channel) or (sz, d) for "pen_trajectory"
-    (d channels along sz steps).
+    (d channels along sz steps). ``decoder`` "mirror" is the paper's mirror image of the
+    encoder; "smooth" (pen trajectories only) ends its fully connected stack in ``n_basis``
+    cosine coefficients per coordinate. ``critic`` adds ``style_critic``, a small classifier
+    of the style (for adversarial training; not used by inference).
     """
 
     def __init__(self, input_shape: tuple[int, int], n_classes: int, n_style: int = 16,
-                 architecture: str = "image"):
+                 architecture: str = "image", decoder: str = "mirror", n_basis: int = 24,
+                 critic: bool = False):
         super().__init__()
         assert architecture in ARCHITECTURES, architecture
+        assert decoder in DECODERS, decoder
+        if decoder == "smooth" and architecture != "pen_trajectory":
+            raise ValueError("the smooth decoder draws pen trajectories, not images")
         self.input_shape, self.n_classes, self.n_style = tuple(input_shape), n_classes, n_style
-        self.architecture = architecture
+        self.architecture, self.decoder_kind = architecture, decoder
         if architecture == "image":
             conv, deconv, channels, lengths = nn.Conv2d, nn.ConvTranspose2d, 1, input_shape
         else:
@@ -50,11 +91,22 @@ class StyleMemoryNet(nn.Module):
         # output_padding restores odd or even lengths exactly: 7 -> 14 -> 28, 25 -> 50 -> 100
         pad_1 = tuple(n - 2 * q + 1 for n, q in zip(half, quarter))
         pad_2 = tuple(n - 2 * h + 1 for n, h in zip(lengths, half))
-        self.decoder = nn.Sequential(
-            nn.Linear(n_classes + n_style, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(),
-            nn.Linear(256, flat), nn.ReLU(), nn.Unflatten(1, self._code_shape),
-            deconv(64, 32, 5, stride=2, padding=2, output_padding=pad_1), nn.ReLU(),
-            deconv(32, channels, 5, stride=2, padding=2, output_padding=pad_2))
+        if decoder == "smooth":
+            n_basis = min(n_basis, lengths[0])
+            self.decoder = nn.Sequential(
+                nn.Linear(n_classes + n_style, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(),
+                nn.Linear(256, channels * n_basis), nn.Unflatten(1, (channels, n_basis)))
+            # fixed, rebuilt from the shape: not part of the stored weights
+            self.register_buffer("basis", cosine_basis(lengths[0], n_basis), persistent=False)
+        else:
+            self.decoder = nn.Sequential(
+                nn.Linear(n_classes + n_style, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(),
+                nn.Linear(256, flat), nn.ReLU(), nn.Unflatten(1, self._code_shape),
+                deconv(64, 32, 5, stride=2, padding=2, output_padding=pad_1), nn.ReLU(),
+                deconv(32, channels, 5, stride=2, padding=2, output_padding=pad_2))
+        if critic:
+            self.style_critic = nn.Sequential(nn.Linear(n_style, 64), nn.ReLU(),
+                                              nn.Linear(64, n_classes))
 
     def _to_channels(self, x: torch.Tensor) -> torch.Tensor:
         # image (B, 28, 28) -> (B, 1, 28, 28); pen trajectory (B, sz, d) -> (B, d, sz)
@@ -71,6 +123,8 @@ class StyleMemoryNet(nn.Module):
         Images come out through a logistic (pixels in [0, 1]); pen trajectories are linear
         (standardised coordinates)."""
         out = self.decoder(torch.cat([class_vector, style], dim=1))
+        if self.decoder_kind == "smooth":
+            out = out @ self.basis  # (B, d, n_basis) -> (B, d, sz)
         if self.architecture == "image":
             return torch.sigmoid(out[:, 0])
         return out.transpose(1, 2)

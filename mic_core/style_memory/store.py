@@ -51,11 +51,22 @@ class StyleMemoryConfig:
     batch_size: int = 128
     validation_fraction: float = 0.1  # carved from the training data to choose the epoch
     augment: float = 0.0  # pen trajectories: random rotation / scale of training samples
+    # added later (a file's key holds them only where they differ from these defaults, which
+    # are the paper's network, so files trained before them keep their names):
+    decoder: str = "mirror"  # "mirror" (paper) or "smooth" (pen paths from cosines)
+    n_basis: int = 24  # cosines per coordinate of the smooth decoder
+    class_input: str = "softmax"  # decoder's class vector in training: "softmax" or "label"
+    style_noise: float = 0.0  # std of the noise on the style the decoder reads in training
+    adversary: float = 0.0  # weight of the reversed gradient of the style critic
 
     def estimator_params(self) -> dict:
         fields = ("n_style", "alpha", "noise", "epochs", "learning_rate", "batch_size",
-                  "validation_fraction", "augment", "seed")
+                  "validation_fraction", "augment", "decoder", "n_basis", "class_input",
+                  "style_noise", "adversary", "seed")
         return {name: getattr(self, name) for name in fields}
+
+
+_ADDED_LATER = ("decoder", "n_basis", "class_input", "style_noise", "adversary")
 
 
 # Chosen on validation splits carved from the training pool (benchmarks/style_memory_choices.py)
@@ -80,7 +91,11 @@ def default_style_config(dataset: str, selection: str | None = None,
 
 def configuration(data: DataConfig, config: StyleMemoryConfig) -> dict:
     """The full configuration that keys a style-memory file."""
-    return {"format_version": FORMAT_VERSION, "data": asdict(data), "style": asdict(config)}
+    style = asdict(config)
+    for name in _ADDED_LATER:
+        if style[name] == StyleMemoryConfig.__dataclass_fields__[name].default:
+            del style[name]
+    return {"format_version": FORMAT_VERSION, "data": asdict(data), "style": style}
 
 
 def file_name(data: DataConfig, config: StyleMemoryConfig) -> str:
@@ -109,7 +124,8 @@ def save_style_memory(model: StyleMemoryClassifier, path: Path, data: DataConfig
               "architecture": model.network_.architecture,
               "history": model.history_, "best_epoch": model.best_epoch_}
     weights = {_WEIGHT + k: v.detach().numpy().astype(np.float16)
-               for k, v in model.network_.state_dict().items()}
+               for k, v in model.network_.state_dict().items()
+               if not k.startswith("style_critic.")}  # the critic only served training
     return atomic_write(path, lambda f: np.savez(
         f, header=np.array(json.dumps(header, sort_keys=True)), **weights))
 
@@ -148,7 +164,8 @@ def load_style_memory(path: Path, data: DataConfig | None = None,
                                        f"{header['data']} {header['style']}")
     model = StyleMemoryClassifier(**stored.estimator_params(), architecture=architecture)
     try:
-        network = StyleMemoryNet(shape, len(classes), stored.n_style, architecture)
+        network = StyleMemoryNet(shape, len(classes), stored.n_style, architecture,
+                                 stored.decoder, stored.n_basis)
         state = {k[len(_WEIGHT):]: torch.from_numpy(v.astype(np.float32))
                  for k, v in contents.items() if k.startswith(_WEIGHT)}
         network.load_state_dict(state, strict=True)

@@ -1,0 +1,175 @@
+"""The validation-chosen protocol (issue 15): its validation split, its resumable units, the
+merge into the results table, and ``report --json``'s ``settings`` on a tiny results file
+whose paired differences are known by hand."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mic_core import cli, reports
+from mic_core.baselines import ForwardLSTMClassifier
+from mic_core.data import load_dataset
+from mic_core.experiments import read_predictions, read_results
+from mic_core.experiments.store import append_results, encode_predictions
+from mic_core.experiments.validated import (Queue, ValidatedProtocol, choose, held_out_subset,
+                                            merge, plan, run, validation_indices)
+
+
+def test_validation_split_is_stratified_seeded_and_leaves_out_the_types():
+    data = load_dataset("characters")
+    rng = np.random.RandomState(0)
+    picked = np.concatenate([rng.choice(np.flatnonzero(data.y_train == c), 4, replace=False)
+                             for c in range(len(data.class_names))])
+    types = data.X_train[picked].reshape(len(data.class_names), 4, *data.X_train.shape[1:])
+    val = validation_indices(data, types)
+    assert not set(val) & set(picked)  # the experts' types are never validation samples
+    counts = np.bincount(data.y_train[val], minlength=len(data.class_names))
+    pool = np.bincount(data.y_train, minlength=len(data.class_names)) - 4
+    assert np.all(np.abs(counts - 0.25 * pool) <= 1)  # a quarter of every class
+    assert np.array_equal(val, validation_indices(data, types))  # seeded
+    assert len(validation_indices(data, types, limit=40)) == pytest.approx(40, abs=len(counts))
+
+
+def test_choice_is_the_best_mean_over_seeds_and_ties_go_to_the_first():
+    scores = [{"starts": "uniform", "accuracy": 0.9}, {"starts": "corners", "accuracy": 0.9}]
+    assert choose(scores, keys=("starts",))["starts"] == "uniform"
+    scores += [{"starts": "uniform", "accuracy": 0.7}, {"starts": "corners", "accuracy": 0.8}]
+    chosen = choose(scores, keys=("starts",))
+    assert (chosen["starts"], chosen["validation_accuracy"], chosen["seeds"]) == \
+        ("corners", pytest.approx(0.85), 2)
+
+
+def test_forward_lstm_warm_start_continues_the_same_run():
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(12, 6, 2).astype(np.float32), np.arange(12) % 3
+    once = ForwardLSTMClassifier(hidden_size=8, steps=7, seed=1).fit(X, y)
+    twice = ForwardLSTMClassifier(hidden_size=8, steps=3, seed=1, warm_start=True).fit(X, y)
+    twice.set_params(steps=4).fit(X, y)
+    for p, q in zip(once.model_.parameters(), twice.model_.parameters()):
+        torch.testing.assert_close(p, q)
+    cold = ForwardLSTMClassifier(hidden_size=8, steps=3, seed=1).fit(X, y)
+    cold.set_params(steps=4).fit(X, y)  # without warm_start: a fresh 4-step run
+    fresh = ForwardLSTMClassifier(hidden_size=8, steps=4, seed=1).fit(X, y)
+    for p, q in zip(cold.model_.parameters(), fresh.model_.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+TINY = ValidatedProtocol(iterations=2, train_steps=5, validation_limit=20, test_limit=12)
+
+
+def test_the_plan_puts_validation_before_choice_before_test():
+    units = plan(["characters"], ["random"], [42, 142], TINY)
+    names = [u.name for u in units]
+    choice = next(u for u in units if u.kind == "choice-mic")
+    assert len(choice.needs) == 6 and all(names.index(n) < names.index(choice.name)
+                                          for n in choice.needs)
+    for test in (u for u in units if u.kind == "test-mic"):
+        assert test.needs == (choice.name,) and names.index(choice.name) < names.index(test.name)
+
+
+def test_a_claim_by_a_dead_process_is_void(tmp_path):
+    queue = Queue(tmp_path / "shared", tmp_path / "out")
+    assert queue.claim("unit") and not queue.claim("unit")  # held by this (living) process
+    (tmp_path / "shared" / "claims" / "unit" / "pid").write_text("999999999")  # no such pid
+    assert queue.claim("unit")
+
+
+def test_a_tiny_run_chooses_on_validation_resumes_and_merges(tmp_path):
+    out = tmp_path / "part"
+    run(out, None, ["characters"], ["random"], [42, 142], TINY, ("mic",))
+    files = sorted(p.name for p in out.glob("*.json"))
+    tag = f"{TINY.name}-characters-random"
+    assert len([f for f in files if f.startswith("validate-mic-")]) == 6  # noise settings
+    assert f"choice-mic-{tag}.json" in files
+    assert {f"test-mic-{tag}-seed42.json", f"test-mic-{tag}-seed142.json"} <= set(files)
+    choice = json.loads((out / f"choice-mic-{tag}.json").read_text())
+    assert choice["chosen_on"] == "validation"
+    best = max(s["accuracy"] for s in choice["scores"])
+    assert choice["chosen"]["validation_accuracy"] == pytest.approx(best)
+    assert len(choice["scores"]) == 6 * 2 * 2  # noise x starts x rules, one choice seed
+    # a rerun does nothing that is done; a missing unit is redone
+    stamp = (out / f"test-mic-{tag}-seed42.json").stat().st_mtime_ns
+    (out / f"test-mic-{tag}-seed142.json").unlink()
+    assert run(out, None, ["characters"], ["random"], [42, 142], TINY, ("mic",)) == 1
+    assert (out / f"test-mic-{tag}-seed42.json").stat().st_mtime_ns == stamp
+    assert (out / f"test-mic-{tag}-seed142.json").exists()
+    results, choices = tmp_path / "experiments.csv", tmp_path / "choices.json"
+    corners = choice["chosen"]["starts"] == "uniform+corners"  # then the uniform start too
+    assert merge([out], results, choices) == {"rows": 4 if corners else 2, "choices": 1}
+    table = read_results(results)
+    assert sorted(table[table["method"] == "mic"]["seed"]) == [42, 142]
+    assert set(table["protocol"]) == {TINY.name}
+    assert set(table["n_test"]) == {12}
+    predicted = read_predictions(results)
+    _, y = held_out_subset("characters", 12)
+    for row, stored in zip(table.itertuples(), predicted.itertuples()):
+        correct = np.mean(np.array([int(c, 36) for c in stored.predictions]) == y)
+        assert row.accuracy == pytest.approx(correct)  # predictions and accuracy agree
+
+
+def test_two_workers_share_the_units_without_repeating_one(tmp_path):
+    """Two worker processes on one shared folder: every unit done once, by one of them."""
+    import subprocess
+    import sys
+    command = [sys.executable, "-m", "mic_core.experiments.validated", "work", "--shared",
+               str(tmp_path / "shared"), "--dataset", "characters", "--selection", "random",
+               "--seeds", "42", "--systems", "nn", "mic", "--iterations", "2",
+               "--train-steps", "5", "--validation-limit", "20", "--test-limit", "12"]
+    workers = [subprocess.Popen(command + ["--out", str(tmp_path / f"out{i}")])
+               for i in range(2)]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0]
+    done = [p.name for i in range(2) for p in (tmp_path / f"out{i}").glob("*.json")]
+    assert len(done) == len(set(done)) == 6 + 1 + 1 + 1  # validations, choice, test, nn
+
+
+def _validated_row(method, seed, predicted, y, selection="clustered"):
+    return {"protocol": "validated", "dataset": "characters", "selection": selection,
+            "noise_in": 0.1 if method == "mic" else None,
+            "noise_out": 0.0 if method == "mic" else None, "seed": seed, "method": method,
+            "accuracy": float(np.mean(predicted == y)), "n_test": len(y),
+            "predictions": encode_predictions(predicted)}
+
+
+def test_report_json_settings_on_a_tiny_results_file(tmp_path, capsys):
+    """Two seeds on 20 held-out letters. MIC right everywhere; NN-MSE wrong on samples 0-3
+    in seed 42 and 0-1 in seed 142 -> MIC − NN-MSE = (4 + 2) / 40 = 0.15; NN-DTW right
+    everywhere but sample 5 in seed 42 -> 1 / 40."""
+    _, y = held_out_subset("characters", 20)
+    wrong = (y + 1) % 20
+    rows = []
+    for seed, nn_wrong, dtw_wrong in ((42, 4, [5]), (142, 2, [])):
+        mse = y.copy()
+        mse[:nn_wrong] = wrong[:nn_wrong]
+        dtw = y.copy()
+        dtw[dtw_wrong] = wrong[dtw_wrong]
+        rows += [_validated_row("mic", seed, y, y), _validated_row("nn_mse", seed, mse, y),
+                 _validated_row("nn_dtw", seed, dtw, y)]
+    results = tmp_path / "experiments.csv"
+    append_results(rows, results)
+    cli.main(["report", "--json", "--results", str(results)])
+    report = json.loads(capsys.readouterr().out)
+    [setting] = report["settings"]
+    assert (setting["dataset"], setting["selection"], setting["chosen_on"]) == \
+        ("characters", "clustered", "validation")
+    mse, dtw = setting["mic_minus_nn_mse"], setting["mic_minus_nn_dtw"]
+    for comparison in (mse, dtw):
+        assert {"estimate", "ci_low", "ci_high", "p_value"} <= set(comparison)
+        assert comparison["ci_low"] <= comparison["estimate"] <= comparison["ci_high"]
+    assert mse["estimate"] == pytest.approx(6 / 40)
+    assert dtw["estimate"] == pytest.approx(1 / 40)
+    # per-sample sums over the seeds: 2, 2, 1, 1 (samples 0-3): 2^4 sign patterns, |sum| = 6
+    # only when all four agree -> p = 2 / 16
+    assert mse["p_value"] == pytest.approx(2 / 16)
+    assert dtw["p_value"] == pytest.approx(1.0)  # one discordant sample
+    assert mse["per_seed"] == pytest.approx([4 / 20, 2 / 20])
+    assert reports.verdicts(setting) == {"beats_nn_mse": mse["ci_low"] > 0,
+                                         "below_nn_dtw": False}
+    league = pd.DataFrame(report["league"])
+    assert set(league["system"]) == {"MIC (one expert per class)", "nearest neighbour (MSE)",
+                                      "nearest neighbour (DTW)"}
+    cli.main(["report", "--results", str(results)])
+    markdown = capsys.readouterr().out
+    assert "every choice made on validation" in markdown
+    assert "characters, clustered: MIC is not significantly below NN (DTW)" in markdown
