@@ -51,36 +51,30 @@ def test_single_generator_page_classifies_a_drawing_and_plays(app_url, open_page
     assert len(frames) >= 5 and [int(f) for f in frames] == sorted(int(f) for f in frames)
 
 
-def test_compete_classifies_a_drawing_by_either_system(app_url):  # noqa: F811
+def test_compete_classifies_a_drawing_by_either_system(app_url, open_page):
     """Compete's contestants: draw a letter, see the experts' verdict, switch to the single
     generator and to both; every switch shows its verdicts and no page error."""
-    errors = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=120_000)
-        box = canvas.bounding_box()
-        path, letter = _letter_path(0)
-        page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-        page.mouse.down()
-        for x, y in path[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        page.mouse.up()
-        page.get_by_text("The winner:").wait_for(timeout=120_000)
-        contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
-        contestants.get_by_text("Single generator", exact=True).click()
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
-        page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
-        assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
-        contestants.get_by_text("Both", exact=True).click()
-        page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
-        page.get_by_text("The winner:").wait_for(timeout=60_000)
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=60_000)
-        page.screenshot(path=str(OUT / f"compete_both_drawn_{letter}.png"), full_page=True)
-        assert page.get_by_text("This app has encountered an error").count() == 0
-        browser.close()
-    assert not errors, errors
+    page = open_page(app_url, 1400, 2400)
+    page.goto(app_url)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=120_000)
+    box = canvas.bounding_box()
+    path, letter = _letter_path(0)
+    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.get_by_text("The winner:").wait_for(timeout=120_000)
+    contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
+    contestants.get_by_text("Single generator", exact=True).click()
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
+    page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
+    assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
+    contestants.get_by_text("Both", exact=True).click()
+    page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
+    page.get_by_text("The winner:").wait_for(timeout=60_000)
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=60_000)
+    page.screenshot(path=str(OUT / f"compete_both_drawn_{letter}.png"), full_page=True)
+    assert page.get_by_text("This app has encountered an error").count() == 0
+    page.watch.check()
