@@ -132,10 +132,9 @@ st.caption("A classifier f built from ReLU, mean pooling and linear layers is, a
            "network through the error of that reconstruction and the entropy of its "
            "prediction. Both networks below learnt from the same few labels; only the "
            "semi-supervised one also saw unlabelled samples.")
-with st.sidebar:
-    st.header("Data")
-    st.radio("Data set", ["characters", "mnist"], key="dataset", horizontal=True,
-             format_func=lambda d: {"characters": "letters", "mnist": "digits (MNIST)"}[d])
+st.radio("Data set", ["characters", "mnist"], key="dataset", horizontal=True,
+         format_func=lambda d: {"characters": "letters", "mnist": "digits (MNIST)"}[d],
+         help="The same choice as the experts' data set on the other pages")
 data = cached.dataset(st.session_state["dataset"])
 models = {method: cached.ssl_network_ui(data.name, method) for method in NETWORKS}
 
