@@ -6,8 +6,9 @@ Session-state keys, mirrored in the URL query string so that a link reproduces t
 ``noise_out`` (the expert set), ``sample`` (held-out sample index, or -1 for a drawing),
 ``expert`` (the selected expert's index), ``iteration`` (the playback position: 0..50 the
 inversion's iterations, 51 the decision), ``sample_class`` (the held-out class filter),
-``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1) and
-``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base).
+``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1),
+``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base) and
+``drawing`` (Compete's drawn target, ``mic_core.drawing.target_to_link``; empty: none).
 
 Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
 across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
@@ -28,10 +29,34 @@ from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
                               mark_used, remove_stale_temporaries)
 
+def route_through_app() -> None:
+    """Let ``app.py``'s ``st.navigation`` own the routing, also for a page opened by its own
+    address (``/experiments``) as the first visit to a fresh server.
+
+    Streamlit runs a page from a folder named ``pages/`` in its legacy directory mode (no
+    ``app.py``: no wide layout, no top navigation, a sidebar listing the files) until some
+    session has called ``st.navigation`` ("as soon as any session of your app executes the
+    st.navigation command, your app will ignore the pages/ directory", its documentation);
+    there is no configuration option for it. Called when this module is first imported
+    (every page imports it): outside that first visit it does nothing; in it, it switches
+    the directory mode off for the server and reruns the session, which then runs
+    ``app.py`` and the same page (a page's address names it in both modes).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if get_script_run_ctx() is not None:
+        st.rerun()
+
+
+route_through_app()
+
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
             "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
-            "expert_set": ""}
+            "expert_set": "", "drawing": ""}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
 
@@ -447,18 +472,21 @@ def style_evaluation(name: str, training: str):
 # (never mutated: st.plotly_chart copies a figure with to_dict; passing a Figure, not a dict,
 # also skips plotly's re-validation, which cost more than building it)
 @st.cache_resource(show_spinner=False, max_entries=16)
-def types_card(key: str, _types: np.ndarray, names: tuple):
-    """The reference card of the experts named by ``key``: how the data set writes each class."""
+def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None):
+    """The reference card of the experts named by ``key``: how the data set writes each class
+    (``scale``: true proportions, ``figures.true_shape``)."""
     from figures import types_card_figure
-    return types_card_figure(_types, list(names))
+    return types_card_figure(_types, list(names), scale=scale)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def expert_types_figure(key: str, expert: int, _types: np.ndarray, name: str):
-    """Expert ``expert``'s types (of the experts named by ``key``), side by side."""
+def expert_types_figure(key: str, expert: int, _types: np.ndarray, name: str,
+                        scale: tuple | None = None):
+    """Expert ``expert``'s types (of the experts named by ``key``), side by side (``scale``:
+    true proportions, ``figures.true_shape``)."""
     from figures import shapes_figure
     return shapes_figure(_types, [f"{name}: type {k + 1}" for k in range(len(_types))],
-                         height=130)
+                         height=130, scale=scale)
 
 
 # --- the validation-chosen protocol and the low-data league (issue 15) ---------------------

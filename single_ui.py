@@ -79,7 +79,7 @@ def _defaults() -> None:
 def single_generator_ui(data, train):
     """The generator of ``train``, or None after offering to train it."""
     if find_generator(data.config, train) is None:
-        minutes = {"characters": 15, "mnist": 2}[data.name] * train.hidden_size / 200 \
+        minutes = {"characters": 15, "mnist": 3}[data.name] * train.hidden_size / 200 \
             * train.steps / 1000
         st.info(f"This single generator ({train.code} code, {train.hidden_size} cells, "
                 f"{train.steps} training steps) is not trained yet; training it takes "
@@ -217,6 +217,8 @@ def experiments_rows_ui(rows) -> None:
     st.caption("single_class / single_type: one 200-cell LSTM with a class or type code, "
                "inverted from the zero vector (50 steps, no projection), the largest class "
                "mass wins; *_corners: the class whose corner code reconstructs best (no "
-               "inversion). beats_mic: in how many seeds (paired) it beats MIC's paper rule. "
-               "train_s / classify_s: mean seconds on this machine (2 shared, loaded cores). "
-               "Only the cells listed were run.")
+               "inversion); *_params: as many weights as all experts together. vs_mic_points: "
+               "the mean paired difference to MIC's paper rule; beats_mic: in how many seeds "
+               "(paired) it is higher. Training steps chosen on a validation split of the "
+               "training pool (200 cells; *_params: 1000 steps, not validated). train_s / classify_s: mean seconds of the machine that "
+               "ran the cell (the README says which). Only the cells listed were run.")

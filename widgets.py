@@ -22,6 +22,22 @@ from mic_core.persistence import atomic_write, default_cache_dir
 
 CANVAS_KEY = "canvas"
 LETTER_CANVAS, DIGIT_CANVAS = 300, 280  # canvas sizes in px
+# The canvas (streamlit-drawable-canvas 0.13, a components-v2 element in a shadow root:
+# page styles reach its host only). A column holding it never gets narrower than the canvas
+# (at 800 px, or with the sidebar open, the column cut it off, and a stroke begun in the
+# hidden part was lost); where the canvas and its row's other columns no longer fit side by
+# side, the row wraps and they go below, full width. Its toolbar floats 2.65rem above it:
+# room is kept there, so that it no longer covers the instructions above the canvas.
+# Style only (st.html puts it in no container: it takes no room on the page).
+_CANVAS = '[data-testid="stBidiComponentIsolated"]'
+CANVAS_CSS = f"""<style>
+[data-testid="stColumn"]:has({_CANVAS}) {{ min-width: {LETTER_CANVAS + 16}px; }}
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] {_CANVAS}) {{
+  flex-wrap: wrap; }}
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] {_CANVAS})
+  > [data-testid="stColumn"]:not(:has({_CANVAS})) {{ min-width: min(100%, 560px); }}
+[data-testid="stElementContainer"]:has({_CANVAS}) {{ padding-top: 2.4rem; }}
+</style>"""
 
 
 def _player_directory() -> Path:
@@ -82,10 +98,16 @@ def named_set_ui() -> None:
                  "taught by drawing")
 
 
+def canvas_used(data) -> bool:
+    """Whether this session has drawn on ``drawing_ui``'s canvas of this data set."""
+    return bool(st.session_state.get(f"_{CANVAS_KEY}_{data.name}_used"))
+
+
 def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | None:
     """The canvas; returns the target, or None after saying what to do (an empty drawing,
     several strokes, or a drawing too small or too straight to be a character)."""
     digits = data.name == "mnist"
+    st.html(CANVAS_CSS)
     st.caption("Draw one digit, large." if digits else
                "Draw one lowercase letter (a b c d e g h l m n o p q r s u v w y z) in a "
                "single stroke, as you would write it. Undo and clear are on the canvas toolbar.")
@@ -97,6 +119,8 @@ def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | No
                                           help="The experts learnt one-stroke letters; "
                                                "when on, strokes are joined in drawing order")
     drawing = result.json_data or {"objects": []}
+    if drawing.get("objects"):
+        st.session_state[f"_{CANVAS_KEY}_{data.name}_used"] = True
     try:
         if digits:
             if not drawing.get("objects"):

@@ -59,7 +59,9 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
             inversions.append(time.perf_counter() - started)
             record = cached.classification(name, train, target)
             started = time.perf_counter()
-            spec = arena_spec(record, 0, true_index=int(data.y_test[i]), token="t")
+            scale = None if data.standardiser is None else tuple(data.standardiser.std)
+            spec = arena_spec(record, 0, true_index=int(data.y_test[i]), token="t",
+                              scale=scale)  # as the page builds it
             text = json.dumps({"spec": spec})
             specs.append(time.perf_counter() - started)
             sizes.append(len(text))

@@ -346,6 +346,7 @@ def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: i
     """A few visitors drawing without pause for ``minutes``; the server's memory curve."""
     deadline = time.perf_counter() + minutes * 60
     rounds, drawn, failures, exceptions = 0, 0, 0, 0
+    messages: list[str] = []
     while time.perf_counter() < deadline:
         result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
                                            pace))
@@ -353,11 +354,13 @@ def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: i
         drawn += result["drawings_done"]
         failures += result["failures"]
         exceptions += result["page_exceptions"]
+        messages += result["failure_messages"] + result["page_exception_messages"]
         print(f"soak round {rounds}: {drawn} drawings, RSS {server.rss_mb():.0f} MB",
               file=sys.stderr, flush=True)
     curve = server.memory[::20]  # every ten seconds
     summary = {"soak_minutes": minutes, "sessions": sessions, "drawings": drawn,
                "failures": failures, "page_exceptions": exceptions,
+               "messages": sorted(set(messages))[:20],
                "rss_mb_first_5_min_max": max((m for t, m in curve if t < 300), default=None),
                "rss_mb_last_5_min_max": max((m for t, m in curve if t > curve[-1][0] - 300),
                                             default=None),

@@ -73,6 +73,7 @@ def add_class(dataset_name: str, probe_steps: int) -> dict:
             result[f"{name}_steps"] = config.steps
             result[f"{name}_ratio_to_one_expert"] = \
                 per_step * config.steps / result["mic_one_expert_seconds"]
+    result["probe_steps"] = probe_steps
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 

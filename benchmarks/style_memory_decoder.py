@@ -16,13 +16,14 @@ on the other 20 % (stratified, the seed's split); on that validation split:
   training part's styles, scored on the validation styles (how much identity the 16
   style neurons carry);
 * ``roughness``: mean squared second difference of the reconstructions (zig-zag), beside
-  the real letters'.
+  the real letters'; and what the smooth decoder's cosines can draw at best (the letters'
+  distance from their projection onto the first K cosines).
 
 Decision rule, fixed before the runs: the variant with the highest mean ``read_as_label``
 (DTW) among those whose mean validation accuracy is at most 0.01 below the paper's network.
 
     nice -n 10 python benchmarks/style_memory_decoder.py results/style_memory/decoder-rows.jsonl \
-        > results/style_memory/decoder-choice.json
+        [VARIANT ...] [seed=N ...] > results/style_memory/decoder-choice.json
 """
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
+
 from mic_core.data import load_dataset, stratified_split
 from mic_core.style_memory.analysis import dtw_reader, label_swap, roughness
 from mic_core.style_memory.estimator import StyleMemoryClassifier
+from mic_core.style_memory.network import cosine_basis
 
 LETTERS = dict(epochs=80, batch_size=32, learning_rate=3e-3, noise=0.1, augment=0.3,
                validation_fraction=0.2)
@@ -84,6 +88,19 @@ def run(name: str, params: dict, seed: int, data, readers: dict) -> dict:
             "fit_cpu_seconds": fit_cpu, "seconds": time.perf_counter() - start}
 
 
+def basis_floor(X: np.ndarray, sizes=(12, 16, 24, 32)) -> dict:
+    """What the smooth decoder can draw at best: the mean Euclidean distance of the letters
+    from their projection onto the first K cosines, and that projection's roughness."""
+    result = {}
+    for k in sizes:
+        basis = cosine_basis(X.shape[1], k).double().numpy()
+        projected = np.einsum("nkd,kt->ntd", np.einsum("ntd,kt->nkd", X, basis), basis)
+        result[str(k)] = {"mean_distance": float(np.linalg.norm(
+            (projected - X).reshape(len(X), -1), axis=1).mean()),
+            "roughness": roughness(projected)}
+    return result
+
+
 def summary(rows: list[dict]) -> dict:
     by = {}
     for row in rows:
@@ -120,12 +137,13 @@ def summary(rows: list[dict]) -> dict:
 def main(argv):
     torch.set_num_threads(1)
     out = Path(argv[0])
-    wanted = argv[1:] or list(VARIANTS)
+    seeds = [int(a.split("=")[1]) for a in argv[1:] if a.startswith("seed=")] or SEEDS
+    wanted = [a for a in argv[1:] if not a.startswith("seed=")] or list(VARIANTS)
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     done = {(r["variant"], r["seed"]) for r in rows}
     data, readers = load_dataset("characters"), {}
     for name in wanted:
-        for seed in SEEDS:
+        for seed in seeds:
             if (name, seed) in done:
                 continue
             row = run(name, VARIANTS[name], seed, data, readers)
@@ -137,7 +155,9 @@ def main(argv):
                  f"{row['label_swap_dtw']['read_as_source']:.3f}, error "
                  f"{row['reconstruction_error']:.2f}, probe {row['style_probe_accuracy']:.2f}"
                  f", {row['seconds']:.0f}s")
-    print(json.dumps(summary(rows), indent=1))
+    result = summary(rows)
+    result["cosine_basis_floor_on_the_pool"] = basis_floor(data.X_train.astype(np.float64))
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

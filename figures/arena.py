@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from mic_core import InversionRecord
 
-__all__ = ["types_card_figure", "arena_spec", "arena_layout", "arena_html", "colour_key", "shapes_figure", "training_curve_figure", "matrix_figure",
+__all__ = ["true_shape", "types_card_figure", "arena_spec", "arena_layout", "arena_html", "colour_key", "shapes_figure", "training_curve_figure", "matrix_figure",
            "iterations_figure"]
 
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
@@ -45,12 +45,29 @@ def _shape_trace(sequence, image: bool, line=None, customdata=None, **common):
                       customdata=customdata, **common)
 
 
-def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figure:
+def true_shape(sequence, scale=None):
+    """A standardised pen trajectory (T, 2) with its true proportions back: x and y times
+    ``scale`` (the data set's per-axis standard deviations; the experts see each axis
+    standardised on its own, so drawn as is on equal axes a letter looks too narrow or too
+    wide). Images and ``scale=None`` are returned as they are."""
+    if sequence is None or scale is None:
+        return sequence
+    sequence = np.asarray(sequence)
+    if sequence.shape[-2:] == (28, 28) or sequence.shape[-1] != len(scale):
+        return sequence
+    return sequence * np.asarray(scale, dtype=np.float64)
+
+
+def shapes_figure(sequences, titles, height: int = 220, target=None,
+                  scale=None) -> go.Figure:
     """Small multiples of pen trajectories (T, 2) or digit images (28, 28); ``target``: one
-    pen trajectory drawn faintly under every subplot, or a list of them, one per subplot."""
-    sequences = list(sequences)
+    pen trajectory drawn faintly under every subplot, or a list of them, one per subplot;
+    ``scale``: the per-axis standard deviations that give the letters their true
+    proportions (``true_shape``)."""
+    sequences = [true_shape(s, scale) for s in sequences]
     targets = (target if isinstance(target, (list, tuple)) or
                (target is not None and np.ndim(target) == 3) else [target] * len(sequences))
+    targets = [true_shape(t, scale) for t in targets]
     fig = make_subplots(rows=1, cols=len(sequences), subplot_titles=titles,
                         horizontal_spacing=0.03)
     for i, s in enumerate(sequences):
@@ -74,11 +91,12 @@ def shapes_figure(sequences, titles, height: int = 220, target=None) -> go.Figur
 
 
 def types_card_figure(types: np.ndarray, names, classes_per_row: int = 5,
-                      height: int | None = None) -> go.Figure:
+                      height: int | None = None, scale=None) -> go.Figure:
     """A reference card: how the data set writes each class, as the experts' types
     ``types`` (E, K, T, 2) pen trajectories or (E, K, 28, 28) images, K per class side by
-    side, ``classes_per_row`` classes per row, on one square-scaled axis (fast to draw)."""
-    types = np.asarray(types, dtype=np.float64)
+    side, ``classes_per_row`` classes per row, on one square-scaled axis (fast to draw);
+    ``scale``: true proportions (``true_shape``)."""
+    types = np.asarray(true_shape(np.asarray(types, dtype=np.float64), scale))
     E, K = types.shape[:2]
     image = types.shape[2:] == (28, 28)
     rows = int(np.ceil(E / classes_per_row))
@@ -252,8 +270,9 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
     top = 0.925
     titles = {"race": _panel_title(0, top, font),
               "selected": _panel_title(0.54 if presentation else 0.32, top, font)}
-    if image:
-        layout["yaxis3"]["autorange"] = "reversed"
+    if image:  # rows from the top: a reversed range (with autorange the image fell outside
+        #   the axis until the figure was laid out again, at the decision)
+        layout["xaxis3"]["range"], layout["yaxis3"]["range"] = [-0.5, 27.5], [27.5, -0.5]
     if not presentation:
         small = font - 1
         layout.update(
@@ -309,20 +328,25 @@ def _crop_words(crop) -> str:
 def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
                selected: int | None = None, start: int = 0, autoplay: bool = False,
                presentation: bool = False, fps: int = 8, loop: bool = False,
-               token: str = "") -> dict:
+               token: str = "", scale=None, reveal: bool = False) -> dict:
     """Everything the arena player needs for target ``n`` of a classification record:
     the layout (``arena_layout``) and compact data (errors, mixture weights, quantised
     reconstructions, the deciding errors and, with free ends, the part of each final
     reconstruction that was compared). Positions 0..I-1 are the inversion's iterations;
     position I is the decision (the race ordered by the deciding errors).
+
+    ``scale``: the data set's per-axis standard deviations, so that the drawing and the
+    reconstructions keep their true proportions (``true_shape``). ``reveal``: the page
+    names the winner only once the player reaches the decision (presentation mode: the
+    class sees the race first), so the player reports reaching it, also while looping.
     """
     record = classification.inversion
     names = tuple(classification.class_names)
     E, I = record.errors.shape[1], record.errors.shape[2]
     errors = record.errors[n].astype(np.float64)
     deciding = np.asarray(classification.deciding_errors[n], dtype=np.float64)
-    recon = record.reconstructions[n]
     image = _is_image(record)
+    recon = true_shape(record.reconstructions[n], None if image else scale)
     winner = int(classification.winners[n])
     selected = winner if selected is None or not 0 <= selected < E else int(selected)
     cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1])
@@ -342,7 +366,8 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
         deciding_label="free ends" if free_ends else "final error",
         kept=None, crop_words=None, start=int(np.clip(start, 0, I)), autoplay=bool(autoplay),
         selected=selected, presentation=bool(presentation), fps=int(np.clip(fps, 1, 10)),
-        loop=bool(loop), layout=cached["layout"], panel_titles=cached["titles"],
+        loop=bool(loop), reveal=bool(reveal), layout=cached["layout"],
+        panel_titles=cached["titles"],
         config=dict(displayModeBar=False, responsive=True, doubleClick=False),
         style=dict(STYLE, font=PRESENTATION_FONT if presentation else NORMAL_FONT),
     )
@@ -362,10 +387,11 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
                                                           range=[-0.5, 27.5]),
                               yaxis3=dict(spec["layout"]["yaxis3"], range=[27.5, -0.5]))
         return spec
-    target = record.targets[n].astype(np.float64)
+    target = true_shape(record.targets[n].astype(np.float64), scale)
     spec["target"] = np.round(target, 4).tolist()
     if free_ends and crops is not None:
-        kept = [classification.deciding_reconstruction(n, e) for e in range(E)]
+        kept = [true_shape(classification.deciding_reconstruction(n, e), scale)
+                for e in range(E)]
         spec["kept"] = [np.round(np.asarray(k, np.float64), 4).tolist() for k in kept]
         spec["crop_words"] = [_crop_words(crops[n, e]) for e in range(E)]
     # the selected panel: one square range holding the drawing and every reconstruction

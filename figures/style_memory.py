@@ -73,14 +73,24 @@ def interpolation_figure(drawings: np.ndarray, lambdas, frame_ms: int = 250) -> 
     return fig
 
 
-def error_histogram_figure(errors: np.ndarray, wrong: np.ndarray) -> go.Figure:
-    """Reconstruction errors of the correctly and the wrongly classified samples."""
+def error_histogram_figure(errors: np.ndarray, wrong: np.ndarray, bins: int = 24) -> go.Figure:
+    """Reconstruction errors of the correctly and the wrongly classified samples: each
+    group's share of its samples per bin, the two bars of a bin side by side on the same
+    bin edges (so neither hides the other)."""
+    errors, wrong = np.asarray(errors, dtype=float), np.asarray(wrong, dtype=bool)
+    edges = np.histogram_bin_edges(errors, bins=bins)
+    size = float(edges[1] - edges[0]) if len(edges) > 1 and edges[-1] > edges[0] else 1.0
     fig = go.Figure()
     for mask, name, color in ((~wrong, "classified right", TRUE), (wrong, "misclassified",
                                                                   WRONG)):
-        fig.add_trace(go.Histogram(x=errors[mask], name=f"{name} ({int(mask.sum())})",
-                                   marker_color=color, opacity=0.7, histnorm="probability"))
-    fig.update_layout(barmode="overlay", height=300, xaxis_title="reconstruction error "
-                      "‖x̂ − x‖", yaxis_title="share of samples",
-                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(x=0.6, y=0.95))
+        fig.add_trace(go.Histogram(
+            x=errors[mask], name=f"{name} ({int(mask.sum())})", marker_color=color,
+            histnorm="probability",
+            xbins=dict(start=float(edges[0]), end=float(edges[-1]) + size / 2, size=size),
+            hovertemplate="error %{x}<br>%{y:.0%} of " + name + "<extra></extra>"))
+    fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.0, height=300,
+                      xaxis_title="reconstruction error ‖x̂ − x‖",
+                      yaxis_title="share of the group", yaxis_tickformat=".0%",
+                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(x=0.55, y=0.95),
+                      plot_bgcolor="white")
     return fig

@@ -156,3 +156,52 @@ def raster_to_mnist(ink: np.ndarray) -> np.ndarray:
     left = int(np.clip(round(14 - cx), 0, 28 - w))
     out[top: top + h, left: left + w] = small
     return np.clip(out, 0.0, 1.0)
+
+
+# --- a target in a link: the drawn view restorable from the URL ------------------------------
+
+MAX_LINK_CHARS = 4_000  # a link's target is a few hundred characters; more is no target
+
+
+def target_to_link(target: np.ndarray) -> str:
+    """A target as a short URL-safe text: a pen sequence (T, 2) as int16 (1/2048 steps of
+    the standardised units, clipped to +-16), a digit image (28, 28) in [0, 1] as uint8,
+    zlib-compressed, base64url. ``target_from_link`` reads it back.
+
+    >>> x = np.linspace(-1, 1, 200).reshape(100, 2).astype(np.float32)
+    >>> back = target_from_link(target_to_link(x), (100, 2))
+    >>> float(np.abs(back - x).max()) <= 1 / 4096
+    True
+    """
+    import base64
+    import zlib
+    target = np.asarray(target, dtype=np.float64)
+    if target.shape == (28, 28):
+        raw = np.round(np.clip(target, 0.0, 1.0) * 255).astype(np.uint8).tobytes()
+    else:
+        raw = np.round(np.clip(target, -16, 16) * 2048).astype("<i2").tobytes()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def target_from_link(text: str, shape: tuple) -> np.ndarray:
+    """The target of ``target_to_link``'s text, of ``shape`` ((T, 2) or (28, 28)), as
+    float32; a text that is not one (foreign, cut short, of another data set, too long)
+    raises ``DrawingError`` saying so."""
+    import base64
+    import binascii
+    import zlib
+    image = tuple(shape) == (28, 28)
+    size = int(np.prod(shape)) * (1 if image else 2)
+    if not isinstance(text, str) or not text or len(text) > MAX_LINK_CHARS:
+        raise DrawingError("the link holds no drawing")
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, size + 1)  # never more than one target's bytes
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        raise DrawingError("the link's drawing cannot be read (cut short or changed?)") from exc
+    if len(raw) != size or not inflater.eof:
+        raise DrawingError("the link's drawing belongs to another data set or was changed")
+    if image:
+        return (np.frombuffer(raw, np.uint8) / 255.0).reshape(shape).astype(np.float32)
+    return (np.frombuffer(raw, "<i2") / 2048.0).reshape(shape).astype(np.float32)

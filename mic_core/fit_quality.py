@@ -106,7 +106,8 @@ def fit_quality(error: float, thresholds: FitThresholds, noun: str = "letter") -
                           "The error is not a number: nothing could be reconstructed.")
     percentile = float(np.interp(error, thresholds.percentiles, np.arange(101),
                                  left=0.0, right=100.0))
-    share = f"{percentile:.0f} in 100"
+    better = int(round(percentile))  # of 100 of the data set's own characters, how many
+    #   the experts reconstruct more closely than this one: one frame for every sentence
     if error > thresholds.no_fit:
         return FitQuality(percentile, False, "no expert fits",
                           f"No expert fits this drawing: even the best reconstruction is "
@@ -114,13 +115,15 @@ def fit_quality(error: float, thresholds: FitThresholds, noun: str = "letter") -
                           f"{noun}s. Is it one {noun}, drawn large, in one stroke?")
     if percentile <= 50:
         label = "a close fit"
-        words = f"closer than for half of the data set's own {noun}s"
+        words = (f"closer than for {100 - better} in 100 of the data set's own {noun}s")
     elif percentile <= 90:
         label = "a fair fit"
-        words = f"about as close as for most of the data set's own {noun}s ({share} fit better)"
+        words = (f"within the usual range, though {better} in 100 of the data set's own "
+                 f"{noun}s are reconstructed more closely")
     else:
         label = "a loose fit"
-        words = f"looser than for {share} of the data set's own {noun}s"
+        words = (f"looser than for {better} in 100 of the data set's own {noun}s, yet not "
+                 f"the worst")
     return FitQuality(percentile, True, label,
                       f"The winner's reconstruction is {label}: {words}.")
 

@@ -14,8 +14,9 @@ import streamlit as st
 import cached
 import single_ui
 from figures import arena_html, arena_spec, shapes_figure
+from mic_core.drawing import DrawingError, target_from_link, target_to_link
 from mic_core.fit_quality import fit_quality
-from widgets import arena_player, drawing_ui, expert_set_ui
+from widgets import arena_player, canvas_used, drawing_ui, expert_set_ui
 
 ERROR_MEANING = ("**Error** is how far an expert's reconstruction is from the character: the "
                  "mean squared distance between them, point by point; lower is closer.")
@@ -28,6 +29,20 @@ header[data-testid="stHeader"] { display: none; }
 </style>"""
 COMPACT_CSS = """<style>
 .block-container { padding-top: 3.2rem !important; padding-bottom: 1rem !important; }
+</style>"""
+# The input column never narrower than the canvas (it keeps its share, no more), the arena
+# never narrower than 560 px and given the rest: where both do not fit side by side
+# (800 px), the arena goes below the input.
+_ROW = '.st-key-arena > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]'
+
+
+def row_css(share: float) -> str:
+    """The row's style; ``share``: the input column's share of the width (at least 316 px)."""
+    return f"""<style>
+{_ROW} {{ flex-wrap: wrap; row-gap: 0.5rem; }}
+{_ROW} > [data-testid="stColumn"]:first-child {{
+  flex: 0 0 max(316px, calc({100 * share:.3f}% - 32px)); min-width: 316px; }}
+{_ROW} > [data-testid="stColumn"]:last-child {{ flex: 1 1 560px; min-width: min(100%, 560px); }}
 </style>"""
 
 
@@ -43,6 +58,36 @@ def header_ui() -> tuple[str, bool]:
                                   "text. Keys: left and right arrows step, space plays.")
     state["present"] = int(present)
     return source or "Draw", present
+
+
+def true_scale(data):
+    """The data set's per-axis standard deviations: figures draw letters with their true
+    proportions (``figures.true_shape``); None for digit images."""
+    return None if data.standardiser is None else tuple(map(float, data.standardiser.std))
+
+
+def draw_ui(data, straightness_limit) -> np.ndarray | None:
+    """The canvas; before this session draws on it, the drawing of the link it came from
+    (the ``drawing`` state key), so that a link reproduces a drawn view too."""
+    state = st.session_state
+    target = drawing_ui(data, straightness_limit)
+    if target is not None:
+        state["drawing"] = target_to_link(target)
+        return target
+    if canvas_used(data) or not state["drawing"]:
+        state["drawing"] = ""
+        return None
+    try:
+        target = target_from_link(state["drawing"], data.X_test.shape[1:])
+    except DrawingError as exc:
+        state["drawing"] = ""
+        st.warning(str(exc)[0].upper() + str(exc)[1:] + ".", icon=":material/link_off:")
+        return None
+    st.plotly_chart(shapes_figure([target], ["the drawing from the link"], height=200,
+                                  scale=true_scale(data)), key="linked_drawing",
+                    config={"displayModeBar": False, "staticPlot": True})
+    st.caption("Draw on the canvas to replace it.")
+    return target
 
 
 def sample_ui(data) -> tuple[np.ndarray, int]:
@@ -63,26 +108,35 @@ def sample_ui(data) -> tuple[np.ndarray, int]:
     i = int(state["sample"])
     target, truth = data.X_test[i], int(data.y_test[i])
     st.plotly_chart(shapes_figure([target], [f"held-out sample {i}: a {data.class_names[truth]}"],
-                                  height=300), key="sample_view",
+                                  height=300, scale=true_scale(data)), key="sample_view",
                     config={"displayModeBar": False, "staticPlot": True})
     return target, truth
 
 
-def reference_card_ui(experts, key: str, noun: str) -> None:
-    """How the data set writes each character: the experts' types (``key``: which experts)."""
-    with st.popover(f"How the data set writes each {noun}", icon=":material/menu_book:",
-                    use_container_width=True):
+def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = False) -> None:
+    """How the data set writes each character: the experts' types (``key``: which experts;
+    ``scale``: true proportions; ``short``: a label that fits presentation mode's text)."""
+    label = f"How each {noun} is written" if short else f"How the data set writes each {noun}"
+    with st.popover(label, icon=":material/menu_book:", use_container_width=True):
         st.caption(f"Each expert learnt its {noun} from these four examples (its types). "
                    "Upright print letters differ from this cursive data: draw them like this.")
-        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names)),
+        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names),
+                                          scale),
                         key="reference_card", config={"displayModeBar": False,
                                                       "staticPlot": True})
 
 
-def verdict_ui(record, names, truth, quality, present: bool) -> None:
+def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False) -> None:
+    """The verdict in words; ``hidden`` (presentation mode while the race plays): a
+    question instead, so that the class watches the race before it hears who won."""
     winner = int(record.winners[0])
     plain = int(np.argmin(record.reconstruction_errors[0]))
     size = "##" if present else "###"
+    if hidden:
+        st.markdown(f"{size} Who will win?")
+        st.markdown("The verdict comes when the race reaches the decision "
+                    "(space plays, the arrows step).")
+        return
     if not quality.fits:
         st.markdown(f"{size} No expert fits")
         st.warning(quality.sentence + f" The closest would be **{names[winner]}**.",
@@ -174,17 +228,17 @@ experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the fig
 thresholds = cached.fit_thresholds(data.name, train)
 noun = "digit" if data.name == "mnist" else "letter"
 
-left, right = st.columns([1, 2.4] if not st.session_state["present"] else [1, 2.2],
-                         gap="medium")
+widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
+left, right = st.container(key="arena").columns(widths, gap="medium")
 with left:
     source, present = header_ui()
     contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
-    st.markdown(PRESENTATION_CSS if present else COMPACT_CSS, unsafe_allow_html=True)
+    st.html((PRESENTATION_CSS if present else COMPACT_CSS) + row_css(widths[0] / sum(widths)))
     truth = None
     if source == "Draw":
         state["sample"] = -1
-        target = drawing_ui(data, thresholds.straightness)
-        reference_card_ui(experts, experts_key, noun)
+        target = draw_ui(data, thresholds.straightness)
+        reference_card_ui(experts, experts_key, noun, true_scale(data), short=present)
     else:
         if state["sample"] < 0:
             state["sample"] = 0
@@ -216,13 +270,19 @@ with left:
         st.caption(ERROR_MEANING)
 last = record.inversion.errors.shape[2]  # positions 0..last-1 iterations, last the decision
 with right:
+    # presentation mode: the verdict waits for the race to reach the decision (the player
+    # reports it); a link to the decision (iteration -1 or 51) shows it at once
+    if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
+        state["_revealed"] = token  # once seen, the verdict stays for this target
     with st.container():  # first in the column, whatever the verdict holds: the player
-        verdict_ui(record, names, truth, quality, present)  # keeps its place (and iframe)
+        verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
+                   hidden=present and state.get("_revealed") != token)
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
                       autoplay=autoplay, presentation=present, fps=int(state["fps"]),
-                      loop=bool(state["loop"]), token=token)
+                      loop=bool(state["loop"]), token=token, scale=true_scale(data),
+                      reveal=present)
     arena_player(spec)
     if not present:
         cols = st.columns([1, 2.2], vertical_alignment="top")
@@ -230,7 +290,8 @@ with right:
             selected_ui(names, selected, winner)
         with cols[1]:
             st.plotly_chart(cached.expert_types_figure(experts_key, selected,
-                                                       experts.types[selected], names[selected]),
+                                                       experts.types[selected], names[selected],
+                                                       true_scale(data)),
                             key="types", config={"displayModeBar": False, "staticPlot": True})
         export_ui(record, spec, quality)
 if contestants == "both":  # the single generator's verdicts beside the experts'

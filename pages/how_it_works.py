@@ -1,6 +1,8 @@
 """How it works: the method in short, with links to the pages."""
 import streamlit as st
 
+import cached  # noqa: F401  (a first visit by this page's own address: cached.route_through_app)
+
 st.title("How it works")
 st.markdown(
     "**Modular Inverse Classification** recognises a character by asking a team of generators "

@@ -1,4 +1,15 @@
-"""Shared fixtures: small synthetic data and tiny experts, so most tests run in seconds."""
+"""Shared fixtures: small synthetic data and tiny experts, so most tests run in seconds; the
+app served on a free port and Debian's Chromium for the browser tests."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,3 +48,137 @@ def tiny_dataset():
 def tiny_experts(tiny_dataset):
     return train_experts(tiny_dataset.X_train, tiny_dataset.y_train, tiny_dataset.class_names,
                          TINY_TRAIN)
+
+
+# --- the app in a real browser (shared by the tests/test_*browser*.py files) ----------------
+# Debian's Chromium driven by Playwright through ``executable_path`` (never a downloaded
+# browser); the app runs with ``streamlit run app.py`` on a free localhost port.
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+# Streamlit's frontend, opened on a page's own address, first asks for
+# ``<page>/_stcore/health`` and ``<page>/_stcore/host-config`` (it tries the path as the
+# server's base URL, then the root): an open upstream bug,
+# https://github.com/streamlit/streamlit/issues/7074, not configurable from the server.
+# These 404s, and only these, are excused.
+PROBE_ENDINGS = ("/_stcore/health", "/_stcore/host-config")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(env: dict | None = None, start_seconds: float = 120):
+    """``streamlit run app.py`` on a free port (``env`` added to the environment); yields
+    its URL once ``/_stcore/health`` answers, stops it afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the app did not start within {start_seconds:.0f} s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_env() -> dict:
+    """Extra environment of the module's app server (a test module may override it)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def app_url(app_env):
+    """One app server for the test module."""
+    with serve_app(app_env) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url():
+    """An app server that no session has visited yet (for what only a first visit shows)."""
+    with serve_app() as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium (skipped where it is missing, outside CI)."""
+    if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Watch:
+    """Collects a page's errors: page errors, console errors, failed requests and any
+    request that leaves the app's server (the app loads nothing from the network)."""
+
+    def __init__(self, page, url: str):
+        self.problems, self.probes, self.checked = [], 0, False
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        page.on("console", lambda m: self.problems.append(f"console: {m.text}")
+                if m.type == "error" else None)
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:",
+                                                               "about:"))
+                else self.problems.append(f"network: {r.url}"))
+        page.on("response", self._response)
+
+    def _response(self, response):
+        if response.status < 400:
+            return
+        path = urllib.parse.urlsplit(response.url).path
+        if response.status == 404 and path.endswith(PROBE_ENDINGS) and \
+                not path.startswith("/_stcore/"):
+            self.probes += 1  # <page>/_stcore/...: see PROBE_ENDINGS
+        else:
+            self.problems.append(f"http {response.status}: {response.url}")
+
+    def check(self):
+        """Fail on every problem (the console lines of excused probes aside)."""
+        self.checked = True
+        console_404 = [p for p in self.problems if "status of 404" in p]
+        rest = [p for p in self.problems if "status of 404" not in p]
+        assert not rest, rest
+        assert len(console_404) <= self.probes, (console_404, self.probes)
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(url, width, height)``: a new page whose errors fail the test (checked
+    at the end of the test, or earlier with ``page.watch.check()``)."""
+    watches = []
+
+    def _open(url: str, width: int = 1400, height: int = 1000):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.watch = Watch(page, url)
+        watches.append(page.watch)
+        return page
+
+    yield _open
+    for watch in watches:
+        if not watch.checked:
+            watch.check()

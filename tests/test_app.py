@@ -164,6 +164,86 @@ def test_presentation_mode_from_the_url():
     assert not [s for s in at.selectbox if s.label == "Selected expert"]
 
 
+def _query(at, key: str) -> str:
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_drawn_view_comes_back_from_its_link():
+    """Teacher test: a drawn view could not be restored from the URL (held-out ones could).
+    The link holds the drawing; opened in a new session it shows the same target, winner,
+    selected expert and position."""
+    data = load_dataset("characters")
+    drawing = pen_trajectory_to_drawing(data.test_pen_trajectories[3], np.random.RandomState(1))
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": drawing, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    first, link = _spec(at), _query(at, "drawing")
+    assert 100 < len(link) < 1200, len(link)
+    again = _app()
+    again.query_params.update({"drawing": link, "expert": "4", "iteration": "20"})
+    again.run()
+    assert not again.exception, again.exception
+    spec = _spec(again)
+    assert _winner(again) == _winner(at)
+    assert np.abs(np.array(spec["target"]) - np.array(first["target"])).max() < 1e-3
+    assert (spec["selected"], spec["start"], spec["autoplay"]) == (4, 20, False)
+    assert any("from the link" in c.value for c in again.caption) or again.get("plotly_chart")
+
+
+def test_a_broken_drawing_link_says_so():
+    at = _app()
+    at.query_params["drawing"] = "not-a-drawing!!"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("cannot be read" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not any("The winner" in m.value for m in at.markdown)
+    assert _query(at, "drawing") == ""
+
+
+def test_presentation_mode_reveals_the_verdict_at_the_decision():
+    """Teacher test: the verdict showed before the race was played. In presentation mode a
+    new target asks "Who will win?" until the player reports the decision; a link to the
+    decision itself shows the verdict at once."""
+    at = _app()
+    at.query_params.update({"sample": "5", "present": "1", "iteration": "51"})
+    at.run()
+    assert not at.exception, at.exception
+    assert any("The winner" in m.value for m in at.markdown)  # a link to the decision
+    at.number_input(key="sample").set_value(300).run()
+    spec = _spec(at)
+    assert spec["autoplay"] and spec["reveal"]
+    assert not any("The winner" in m.value for m in at.markdown)
+    assert any("Who will win" in m.value for m in at.markdown)
+    at.session_state["arena_player"] = {"token": spec["token"], "selected": spec["winner"],
+                                        "position": spec["I"]}
+    at.run()
+    assert not at.exception, at.exception
+    assert any("The winner" in m.value for m in at.markdown)
+    at.session_state["arena_player"] = {"token": spec["token"], "selected": spec["winner"],
+                                        "position": 3}  # stepping back keeps it
+    at.run()
+    assert any("The winner" in m.value for m in at.markdown)
+
+
+def test_letters_keep_their_true_proportions():
+    """Teacher test: drawn shapes looked narrower than drawn. The experts see x and y
+    standardised each on its own; the figures undo that, so the drawing in the player has
+    the width-to-height ratio of the raw pen trajectory."""
+    data = load_dataset("characters")
+    at = _app()
+    at.query_params["sample"] = "40"
+    at.run()
+    target = np.array(_spec(at)["target"])
+    raw = data.test_pen_trajectories[40]
+    shown = np.ptp(target[:, 0]) / np.ptp(target[:, 1])
+    truth = np.ptp(raw[:, 0]) / np.ptp(raw[:, 1])
+    assert shown == pytest.approx(truth, rel=0.05), (shown, truth)
+    standardised = data.X_test[40]
+    assert abs(np.ptp(standardised[:, 0]) / np.ptp(standardised[:, 1]) / truth - 1) > 0.05
+
+
 def test_held_out_mode_restores_the_class_filter_and_shows_the_sample():
     at = _app()
     at.query_params.update({"sample": "40", "sample_class": "o"})

@@ -1,56 +1,11 @@
 """The Style memory page in a real browser (Debian's Chromium via Playwright): a held-out
-sample, a letter drawn with the mouse, the interpolation played, the digits; any page error
-fails the test. Run under ``flock /tmp/browser.lock`` beside other browser tests."""
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+sample, a letter drawn with the mouse, the interpolation played, a digit drawn with the
+mouse and a held-out digit; any page error fails the test (the server and the browser come from ``tests/conftest.py``)."""
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-OUT = ROOT / "screenshots"
-
-if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the app did not start within 60 s")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
 
 def _letter_path(index: int) -> np.ndarray:
@@ -61,53 +16,61 @@ def _letter_path(index: int) -> np.ndarray:
     return (pen / pen.max() * 240 + 60)[:: max(1, len(pen) // 60)]
 
 
-def test_style_memory_page_in_a_browser(app_url):
+def test_style_memory_page_in_a_browser(app_url, open_page):
     OUT.mkdir(exist_ok=True)
-    errors = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        page.get_by_role("link", name="Style memory").click()
-        page.get_by_text("Predicted:").wait_for(timeout=120_000)
-        page.get_by_text("AUROC").first.wait_for(timeout=60_000)
+    page = open_page(app_url, 1500, 1400)
+    page.goto(app_url)
+    page.get_by_role("link", name="Style memory").click()
+    page.get_by_text("Predicted:").wait_for(timeout=120_000)
+    page.get_by_text("AUROC").first.wait_for(timeout=60_000)
 
-        # the interpolation plays in the browser
-        page.evaluate("""() => {
-            const plots = [...document.querySelectorAll('.js-plotly-plot')];
-            const gd = plots.find(g => g.querySelector('.slider-container'));
-            window.__frames = [];
-            gd.on('plotly_animatingframe', (e) => window.__frames.push(e.name));
-        }""")
-        page.locator(".updatemenu-button", has_text="play").first.click()
-        page.wait_for_timeout(3500)
-        frames = page.evaluate("window.__frames")
-        page.screenshot(path=str(OUT / "style_memory_sample.png"), full_page=True)
+    # the interpolation plays in the browser
+    page.evaluate("""() => {
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        const gd = plots.find(g => g.querySelector('.slider-container'));
+        window.__frames = [];
+        gd.on('plotly_animatingframe', (e) => window.__frames.push(e.name));
+    }""")
+    page.locator(".updatemenu-button", has_text="play").first.click()
+    page.wait_for_timeout(3500)
+    frames = page.evaluate("window.__frames")
+    page.screenshot(path=str(OUT / "style_memory_sample.png"), full_page=True)
 
-        # draw a letter with the mouse
-        page.get_by_text("Draw", exact=True).first.click()
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=60_000)
-        box = canvas.bounding_box()
-        path = _letter_path(0)
-        page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-        page.mouse.down()
-        for x, y in path[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        page.mouse.up()
-        page.get_by_text("Predicted:").wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(OUT / "style_memory_drawn.png"), full_page=True)
+    # draw a letter with the mouse
+    page.get_by_text("Draw", exact=True).first.click()
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    path = _letter_path(0)
+    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.get_by_text("Predicted:").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(OUT / "style_memory_drawn.png"), full_page=True)
 
-        # the digits
-        page.get_by_text("digits (MNIST)").click()
-        page.get_by_text("Draw one digit, large.").wait_for(timeout=120_000)  # the digits' page
-        page.get_by_text("Held-out sample", exact=True).first.click()
-        page.get_by_text("AUROC").first.wait_for(timeout=120_000)
-        page.wait_for_timeout(5000)
-        page.screenshot(path=str(OUT / "style_memory_digits.png"), full_page=True)
-        browser.close()
-    assert not errors, errors
+    # the digits
+    page.get_by_text("digits (MNIST)").click()
+    page.get_by_text("Draw one digit, large.").wait_for(timeout=120_000)  # the digits' page
+    # draw a zero with the mouse
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    angles = np.linspace(0, 2 * np.pi, 40)
+    ring = np.stack([140 + 60 * np.sin(angles), 140 - 90 * np.cos(angles)], axis=1)
+    page.mouse.move(box["x"] + ring[0, 0], box["y"] + ring[0, 1])
+    page.mouse.down()
+    for x, y in ring[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.get_by_text("Predicted:").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(OUT / "style_memory_drawn_digit.png"), full_page=True)
+    page.get_by_text("Held-out sample", exact=True).first.click()
+    page.get_by_text("AUROC").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(5000)
+    page.screenshot(path=str(OUT / "style_memory_digits.png"), full_page=True)
+    page.watch.check()
     assert len(frames) >= 5 and frames == sorted(frames, key=float)

@@ -25,6 +25,18 @@ def test_words_follow_the_percentile_and_no_fit_is_above_the_99th():
     assert not fit_quality(float("nan"), t).fits
 
 
+def test_each_sentence_counts_in_one_frame_without_contradiction():
+    """The teacher test read "a fair fit ... about as close as for most (80 in 100 fit
+    better)": every sentence now says how many in 100 of the data set's own letters are
+    reconstructed more closely (or less closely), consistently with its label."""
+    t = FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), {})
+    close, fair, loose = (fit_quality(e, t).sentence for e in (0.2, 0.8, 0.95))
+    assert "closer than for 80 in 100" in close
+    assert "80 in 100 of the data set's own letters are reconstructed more closely" in fair
+    assert "within the usual range" in fair and "as close as for most" not in fair
+    assert "looser than for 95 in 100" in loose
+
+
 def test_thresholds_of_other_experts_are_refused():
     t = FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), {"seed": 42})
     assert FitThresholds.from_json(t.to_json(), {"seed": 42}).percentiles == t.percentiles

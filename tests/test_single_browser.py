@@ -8,85 +8,73 @@ import pytest
 
 from mic_core.data import DataConfig
 from mic_core.single import default_single_config, find_generator
-from tests.test_browser import ARGS, CHROMIUM, OUT, _letter_path, app_url, sync_api  # noqa: F401
+from tests.test_browser import OUT, _letter_path
 
 if find_generator(DataConfig("characters"), default_single_config("characters")) is None:
     pytest.skip("the shipped single generator is missing", allow_module_level=True)
 
 
-def test_single_generator_page_classifies_a_drawing_and_plays(app_url):  # noqa: F811
+def test_single_generator_page_classifies_a_drawing_and_plays(app_url, open_page):
     OUT.mkdir(exist_ok=True)
-    errors = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 2600})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        page.get_by_role("link", name="Single generator").click()
-        started = time.perf_counter()
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
-        page.get_by_text("Local minima: single generator").wait_for(timeout=120_000)
-        held_out_seconds = time.perf_counter() - started
-        page.screenshot(path=str(OUT / "single_generator.png"), full_page=True)
-        # draw: switch the input, trace a held-out letter with the mouse
-        page.get_by_text("Draw", exact=True).first.click()
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=60_000)
-        box = canvas.bounding_box()
-        path, letter = _letter_path(0)
-        page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-        page.mouse.down()
-        for x, y in path[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        page.mouse.up()
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
-        page.locator(".js-plotly-plot .slider-container").first.wait_for(timeout=60_000)
-        page.evaluate("""() => {
-            const gd = document.querySelector('.slider-container').closest('.js-plotly-plot');
-            window.__frames = [];
-            gd.on('plotly_animatingframe', (e) => window.__frames.push(e.name));
-        }""")
-        page.locator(".updatemenu-button", has_text="play").first.click()
-        page.wait_for_timeout(3000)
-        frames = page.evaluate("window.__frames")
-        page.screenshot(path=str(OUT / f"single_generator_drawn_{letter}.png"), full_page=True)
-        browser.close()
+    page = open_page(app_url, 1500, 2600)
+    page.goto(app_url)
+    page.get_by_role("link", name="Single generator").click()
+    started = time.perf_counter()
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
+    page.get_by_text("Local minima: single generator").wait_for(timeout=120_000)
+    held_out_seconds = time.perf_counter() - started
+    page.screenshot(path=str(OUT / "single_generator.png"), full_page=True)
+    # draw: switch the input, trace a held-out letter with the mouse
+    page.get_by_text("Draw", exact=True).first.click()
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    path, letter = _letter_path(0)
+    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot .slider-container").first.wait_for(timeout=60_000)
+    page.evaluate("""() => {
+        const gd = document.querySelector('.slider-container').closest('.js-plotly-plot');
+        window.__frames = [];
+        gd.on('plotly_animatingframe', (e) => window.__frames.push(e.name));
+    }""")
+    page.locator(".updatemenu-button", has_text="play").first.click()
+    page.wait_for_timeout(3000)
+    frames = page.evaluate("window.__frames")
+    page.screenshot(path=str(OUT / f"single_generator_drawn_{letter}.png"), full_page=True)
     print(json.dumps({"single_page_seconds": held_out_seconds, "frames_played": len(frames)}))
-    assert not errors, errors
+    page.watch.check()
     assert len(frames) >= 5 and [int(f) for f in frames] == sorted(int(f) for f in frames)
 
 
-def test_compete_classifies_a_drawing_by_either_system(app_url):  # noqa: F811
+def test_compete_classifies_a_drawing_by_either_system(app_url, open_page):
     """Compete's contestants: draw a letter, see the experts' verdict, switch to the single
     generator and to both; every switch shows its verdicts and no page error."""
-    errors = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=120_000)
-        box = canvas.bounding_box()
-        path, letter = _letter_path(0)
-        page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-        page.mouse.down()
-        for x, y in path[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        page.mouse.up()
-        page.get_by_text("The winner:").wait_for(timeout=120_000)
-        contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
-        contestants.get_by_text("Single generator", exact=True).click()
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
-        page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
-        assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
-        contestants.get_by_text("Both", exact=True).click()
-        page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
-        page.get_by_text("The winner:").wait_for(timeout=60_000)
-        page.get_by_text("Single generator: largest mass").wait_for(timeout=60_000)
-        page.screenshot(path=str(OUT / f"compete_both_drawn_{letter}.png"), full_page=True)
-        assert page.get_by_text("This app has encountered an error").count() == 0
-        browser.close()
-    assert not errors, errors
+    page = open_page(app_url, 1400, 2400)
+    page.goto(app_url)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=120_000)
+    box = canvas.bounding_box()
+    path, letter = _letter_path(0)
+    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.get_by_text("The winner:").wait_for(timeout=120_000)
+    contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
+    contestants.get_by_text("Single generator", exact=True).click()
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
+    page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
+    assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
+    contestants.get_by_text("Both", exact=True).click()
+    page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
+    page.get_by_text("The winner:").wait_for(timeout=60_000)
+    page.get_by_text("Single generator: largest mass").wait_for(timeout=60_000)
+    page.screenshot(path=str(OUT / f"compete_both_drawn_{letter}.png"), full_page=True)
+    assert page.get_by_text("This app has encountered an error").count() == 0
+    page.watch.check()

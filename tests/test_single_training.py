@@ -179,3 +179,23 @@ def test_a_refused_file_in_the_cache_says_why_when_training_is_not_allowed(types
     with pytest.raises(module.GeneratorFileError, match="not a readable generator file"):
         module.load_or_train_generator(Tiny(), train, cache_dir=tmp_path,
                                        allow_training=False)
+
+
+def test_retiring_a_family_keeps_every_other_row(tmp_path):
+    from mic_core.experiments.store import append_results, read_predictions, read_results
+    from mic_core.single.experiments import retire
+    results = tmp_path / "experiments.csv"
+    base = {"protocol": "paper", "selection": "clustered", "noise_in": 0.1, "noise_out": 0.0,
+            "accuracy": 0.5, "n_test": 2, "predictions": "01"}
+    rows = [{**base, "dataset": "mnist", "seed": 42, "method": m} for m in
+            ("single_class", "single_class_corners", "single_type", "mic")]
+    rows.append({**base, "dataset": "characters", "seed": 42, "method": "single_class"})
+    append_results(rows, results)
+    archive = tmp_path / "retired.json"
+    assert retire("mnist", "class", "cells", "trained 1000 steps", results, archive) == 2
+    left = read_results(results)
+    assert sorted(zip(left["dataset"], left["method"])) == [
+        ("characters", "single_class"), ("mnist", "mic"), ("mnist", "single_type")]
+    assert len(read_predictions(results)) == 3
+    kept = json.loads(archive.read_text())
+    assert kept["why"] == "trained 1000 steps" and len(kept["rows"]) == 2

@@ -57,3 +57,28 @@ def test_an_empty_drawing_prompts_instead_of_failing(dataset):
     at = _page(dataset, style_source="Draw")
     assert any("empty" in i.value for i in at.info)
     assert not _predicted(at)
+
+
+def _canvas_png(image: np.ndarray, size: int = 280) -> str:
+    """A digit image (28, 28) in [0, 1] as the canvas sends it: dark ink on white, RGBA PNG
+    data URL of ``size`` x ``size`` pixels."""
+    import base64
+    import io
+
+    from PIL import Image
+    grey = (255 * (1 - np.kron(image, np.ones((size // 28, size // 28))))).astype(np.uint8)
+    rgba = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_drawn_digit_is_classified():
+    data = load_dataset("mnist")
+    stroke = {"type": "path", "path": [["M", 100, 60], ["L", 110, 220]]}
+    at = _page("mnist", style_source="Draw",
+               canvas_mnist={"drawing": {"raw": {"objects": [stroke]},
+                                         "data": _canvas_png(data.X_test[0])}})
+    predicted = _predicted(at)
+    assert predicted, [m.value for m in at.markdown]
+    assert f"**{data.class_names[data.y_test[0]]}**" in predicted[0]  # the test digit's class

@@ -57,10 +57,10 @@ SEEDS = {"characters": (42, 142, 242, 342, 442), "mnist": (42, 142, 242)}
 # each run (``keep_best``: the weights at the evaluation of best validation accuracy, the
 # validation images left out of the unlabelled data), up to a bound set by the CPU budget.
 CANDIDATE = {"mnist": {
-    "inversion_ssl": {"alpha": 0.7, "beta": 0.2, "learning_rate": 0.003, "steps": 1500,
+    "inversion_ssl": {"alpha": 0.7, "beta": 0.2, "learning_rate": 0.003, "steps": 2500,
                       "batch_labelled": 10, "batch_unlabelled": 22, "eval_every": 100,
                       "keep_best": True},
-    "supervised_small": {"learning_rate": 0.003, "steps": 1500, "batch_labelled": 10,
+    "supervised_small": {"learning_rate": 0.003, "steps": 2500, "batch_labelled": 10,
                          "eval_every": 100, "keep_best": True}}}
 # ``grid``: the paper's (α, β) search on seed 42's validation split
 # (all 15 pairs, ordered so that a grid cut short still spans α and β)
@@ -329,8 +329,8 @@ DIGITS_COMMANDS = """\
 python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 42 --methods inversion_ssl --out OUT1
 python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 142 --methods inversion_ssl --out OUT2
 python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 242 --methods inversion_ssl --out OUT3
-python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 42 142 242 --methods supervised_small --out OUT4 && \\
-  python -m mic_core.inversion_ssl.experiments grid --dataset mnist --candidate --steps 500 --out OUT4
+python -m mic_core.inversion_ssl.experiments run --dataset mnist --candidate --seeds 42 142 242 --methods supervised_small --out OUT4
+python -m mic_core.inversion_ssl.experiments grid --dataset mnist --candidate --steps 500 --out OUT4
 python -m mic_core.inversion_ssl.experiments merge --folders OUT1 OUT2 OUT3 OUT4 --ship
 python -m mic_core.inversion_ssl.experiments report"""
 
@@ -411,6 +411,18 @@ def report_markdown() -> str:
                                    _read_json(path.with_name(
                                        path.name.replace("mnist", "runs-mnist")
                                        .replace(".csv", ".json")), []))
+    grids = {where: {(t["config"]["alpha"], t["config"]["beta"]): t["validation_accuracy"]
+                     for t in _read_json(OUT / name, [])}
+             for where, name in (("lent 16-core machine", "grid-mnist.json"),
+                                 ("this machine", "grid-mnist-local.json"))}
+    if any(grids.values()):
+        lines += ["Digits, the paper's (α, β) grid on the 2 000 validation images (seed 42's "
+                  "labels, 500 steps, best evaluation), on two machines:", "",
+                  "| (α, β) | " + " | ".join(grids) + " |", "|---|" + "---|" * len(grids)]
+        for pair in sorted(set().union(*grids.values()), key=lambda ab: (-ab[0], ab[1])):
+            lines.append(f"| ({pair[0]}, {pair[1]}) | " + " | ".join(
+                f"{g[pair]:.4f}" if pair in g else "–" for g in grids.values()) + " |")
+        lines.append("")
     if _results_path("mnist").exists():
         lines += ["The paper's Table 2 (50 labels; its supervised column: 1000 labels):", "",
                   "| network | 50 labels | (α, β) | supervised, 1000 labels |", "|---|---|---|---|"]
@@ -424,7 +436,7 @@ def report_markdown() -> str:
             ended = f"{steps} ({r['best_step']})" if "best_step" in r else f"{steps}"
             lines.append(f"| {name} {r['config']['selection']} | {r['method']} | {r['seed']} | "
                          f"{ended} | {r['train_seconds']:.0f} | {r['peak_rss_mb']:.0f} | "
-                         f"{r.get('machine', 'this machine')} |")
+                         f"{r['machine'] if 'torch' in r else 'this 2-core AMD EPYC, shared'} |")
     return "\n".join(lines)
 
 

@@ -73,7 +73,8 @@ _ADDED_LATER = ("decoder", "n_basis", "class_input", "style_noise", "adversary")
 _DEFAULTS = {
     ("mnist", None): dict(epochs=8, batch_size=128, noise=0.1, validation_fraction=1 / 12),
     ("characters", None): dict(epochs=80, batch_size=32, noise=0.1, learning_rate=3e-3,
-                               augment=0.3),
+                               augment=0.3, decoder="smooth", class_input="label",
+                               adversary=1.0),  # benchmarks/style_memory_decoder.py
     ("mnist", "types"): dict(epochs=100, batch_size=16, noise=0.3, validation_fraction=0.0),
     ("characters", "types"): dict(epochs=100, batch_size=16, noise=0.3,
                                   validation_fraction=0.0),
