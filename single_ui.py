@@ -219,6 +219,6 @@ def experiments_rows_ui(rows) -> None:
                "mass wins; *_corners: the class whose corner code reconstructs best (no "
                "inversion); *_params: as many weights as all experts together. vs_mic_points: "
                "the mean paired difference to MIC's paper rule; beats_mic: in how many seeds "
-               "(paired) it is higher. Steps and learning rate chosen on a validation split "
-               "of the training pool. train_s / classify_s: mean seconds of the machine that "
+               "(paired) it is higher. Training steps chosen on a validation split of the "
+               "training pool (200 cells; *_params: 1000 steps, not validated). train_s / classify_s: mean seconds of the machine that "
                "ran the cell (the README says which). Only the cells listed were run.")

@@ -358,8 +358,10 @@ def report_section(table) -> list[str]:
             "reconstructs best; *_params: as many weights as all experts together. MIC: its "
             "paper rule at the same input noise, output noise 0. vs_mic_points: mean paired "
             "difference to MIC over the seeds both ran; beats_mic: in how many of them it is "
-            "higher. Training length and learning rate chosen on a validation split of the "
-            "training pool (results/single/validation-*.json). train_s / classify_s: mean "
+            "higher. Training length chosen on a validation split of the training pool for "
+            "the 200-cell generators (results/single/validation-*.json; learning rate 0.01 "
+            "throughout); the *_params generators: 1000 steps, not validated. train_s / "
+            "classify_s: mean "
             "seconds of the machine that ran the cell (README, issue 11 section).",
             "\n".join(lines)]
 
