@@ -130,11 +130,14 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     if v.dtype.kind != "f":
         v = v.astype(np.float64)
     K = v.shape[-1]
-    u = -np.sort(-v, axis=-1)
+    u = np.sort(v, axis=-1)[..., ::-1]
     css = np.cumsum(u, axis=-1) - 1.0
     ranks = np.arange(1, K + 1)
-    rho = np.sum(u - css / ranks > 0, axis=-1, keepdims=True)  # >= 1 always
-    theta = np.take_along_axis(css, rho - 1, axis=-1) / rho
+    rho = np.count_nonzero(u - css / ranks > 0, axis=-1)[..., None]  # >= 1 always
+    # css[..., rho - 1] per vector (plain indexing: take_along_axis costs more than the
+    # arithmetic here, on the one-drawing path of 50 iterations)
+    rows = css.reshape(-1, K)
+    theta = rows[np.arange(len(rows)), rho.reshape(-1) - 1].reshape(rho.shape) / rho
     return np.maximum(v - theta, 0.0)
 
 
@@ -241,6 +244,8 @@ def _iterate(expert_set: ExpertSet, targets: np.ndarray, config: InversionConfig
 
 def _pick(array: np.ndarray, index: np.ndarray) -> np.ndarray:
     """array (S, N, E, ...) -> (N, E, ...): the start ``index`` (N, E) of each."""
+    if len(array) == 1:  # one start
+        return array[0]
     index = index.reshape(1, *index.shape, *([1] * (array.ndim - 3)))
     return np.take_along_axis(array, index, axis=0)[0]
 

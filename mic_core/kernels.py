@@ -6,10 +6,12 @@ the speed. Here compiled loops run whole sequences, forward and backpropagation 
 
 - training (``loss_and_weight_grads``) and ``generate``: one (expert, sequence) at a time,
   experts in parallel threads;
-- inversion (``error_and_input_grad``): one expert and a block of up to ``INVERSION_BLOCK``
-  targets at a time, targets innermost in memory, so that every loop (the recurrent and
-  read-out products, the gates, the cell) runs over the block in SIMD instructions;
-  (expert, block) items in parallel threads.
+- inversion (``error_and_input_grad``): blocks of SIMD lanes, lanes innermost in memory, so
+  that every loop (the recurrent and read-out products, the gates, the cell) runs over the
+  block in SIMD instructions; blocks in parallel threads. Two layouts of the lanes, one
+  kernel source: many targets ("targets": one expert, up to ``INVERSION_BLOCK`` of its
+  targets, weights shared) or few ("pairs": (target, expert) pairs, each lane with its
+  expert's weights, so that one drawing in 20 experts still fills the SIMD lanes).
 
 The maths is exactly ``mic_core.expert.Expert`` (``torch.nn.LSTM`` + ``torch.nn.Linear``,
 gate order i, f, g, o); ``tests/test_kernels.py`` checks values and gradients against torch
@@ -240,39 +242,85 @@ INVERSION_BLOCK = 128 # targets per (expert, block) work item: rows long enough 
 #                       block's stored sequence (gates, cells) small enough to stay in cache
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
 def _add_weighted_rows(out, w, rows):
     """out[m] += sum over r of w[r] * rows[r, m]: one row of a matrix product over the block.
-    Four rows per pass, so each load and store of ``out`` serves four multiply-adds."""
-    n, M = rows.shape
-    r = 0
-    while r + 4 <= n:
-        w0, w1, w2, w3 = w[r], w[r + 1], w[r + 2], w[r + 3]
-        x0, x1, x2, x3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
-        for m in range(M):
-            out[m] += (w0 * x0[m] + w1 * x1[m]) + (w2 * x2[m] + w3 * x3[m])
-        r += 4
-    while r < n:
-        w0 = w[r]
-        x0 = rows[r]
-        for m in range(M):
-            out[m] += w0 * x0[m]
-        r += 1
+    ``w`` is (n,), one weight per row shared by every lane (targets layout), or (n, M), each
+    lane its own weights (pairs layout). Placeholder: numba picks ``_add_weighted_rows_by_layout``."""
+    raise NotImplementedError
+
+
+@overload(_add_weighted_rows, inline="always",
+          jit_options={"fastmath": True, "error_model": "numpy"})
+def _add_weighted_rows_by_layout(out, w, rows):
+    if w.ndim == 1:
+        def shared_weights(out, w, rows):
+            # four rows per pass, so each load and store of ``out`` serves four multiply-adds
+            n, M = rows.shape
+            for r in range(0, n - 3, 4):
+                w0, w1, w2, w3 = w[r], w[r + 1], w[r + 2], w[r + 3]
+                x0, x1, x2, x3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
+                for m in range(M):
+                    out[m] += (w0 * x0[m] + w1 * x1[m]) + (w2 * x2[m] + w3 * x3[m])
+            for r in range(n - n % 4, n):
+                w0 = w[r]
+                x0 = rows[r]
+                for m in range(M):
+                    out[m] += w0 * x0[m]
+        return shared_weights
+
+    def lane_weights(out, w, rows):
+        # two rows per pass: measured as fast as four here, and the loop reads five arrays
+        # (four would make nine, past what LLVM checks for overlap at run time)
+        n, M = rows.shape
+        for r in range(0, n - 1, 2):
+            w0, w1 = w[r], w[r + 1]
+            x0, x1 = rows[r], rows[r + 1]
+            for m in range(M):
+                out[m] += w0[m] * x0[m] + w1[m] * x1[m]
+        if n % 2:
+            w0 = w[n - 1]
+            x0 = rows[n - 1]
+            for m in range(M):
+                out[m] += w0[m] * x0[m]
+    return lane_weights
+
+
+def _fill(row, value):
+    """row[:] = value: a scalar (targets layout) or one value per lane (pairs layout)."""
+    raise NotImplementedError
+
+
+@overload(_fill, inline="always", jit_options={"fastmath": True, "error_model": "numpy"})
+def _fill_by_layout(row, value):
+    if isinstance(value, types.Array):
+        def per_lane(row, value):
+            for m in range(row.shape[0]):
+                row[m] = value[m]
+        return per_lane
+
+    def shared(row, value):
+        for m in range(row.shape[0]):
+            row[m] = value
+    return shared
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, dv):
-    """One expert, a block of M targets, targets innermost: reconstructions of the input
-    vectors ``v`` (K, M) into ``recon`` (T, D, M), their MSE against ``targets`` (T, D, M)
-    into ``errors`` (M,) and its gradient with respect to ``v`` into ``dv`` (K, M)."""
+def _invert_block(w_ih, w_ih_t, w_hh, w_hh_t, bias, w_out, w_out_t, b_out, v, targets, recon,
+                  errors, dv):
+    """A block of M lanes, lanes innermost: reconstructions of the input vectors ``v``
+    (K, M) into ``recon`` (T, D, M), their MSE against ``targets`` (T, D, M) into
+    ``errors`` (M,) and its gradient with respect to ``v`` into ``dv`` (K, M).
+
+    Targets layout: the lanes are M targets of ONE expert, whose weights every lane shares:
+    w_ih (G, K), w_ih_t (K, G), w_hh (G, H), w_hh_t (H, G), bias (G,), w_out (D, H),
+    w_out_t (H, D), b_out (D,). Pairs layout: each lane is its own (target, expert) pair and
+    every weight array has a last axis of M lanes (w_ih (G, K, M), ..., b_out (D, M)).
+    The same source compiles for both (``_add_weighted_rows``, ``_fill``)."""
     K, M = v.shape
     T, D = targets.shape[0], targets.shape[1]
     H = w_hh_t.shape[0]
     G = 4 * H
     dtype = v.dtype
-    w_hh = np.ascontiguousarray(w_hh_t.T)  # (G, H): row g holds gate g's recurrent weights
-    w_ih_t = np.ascontiguousarray(w_ih.T)  # (K, G)
-    w_out_t = np.ascontiguousarray(w_out.T)  # (H, D)
     gates = np.empty((T, G, M), dtype=dtype)  # activated gates i, f, g, o
     cells = np.empty((T + 1, H, M), dtype=dtype)  # cells[t + 1]: c after step t; cells[0] = 0
     tanh_cells = np.empty((T, H, M), dtype=dtype)
@@ -286,9 +334,7 @@ def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, d
         a = gates[t]  # pre-activations first, activated in place
         for g in range(G):
             row = a[g]
-            b = bias[g]
-            for m in range(M):
-                row[m] = b
+            _fill(row, bias[g])
             if t == 0:  # the input vector enters at the first step; h and c start at zero
                 _add_weighted_rows(row, w_ih[g], v)
             else:
@@ -306,9 +352,7 @@ def _invert_block(w_ih, w_hh_t, bias, w_out, b_out, v, targets, recon, errors, d
         # read-out, error and its gradient at this step
         for d in range(D):
             out = recon[t, d]
-            bd = b_out[d]
-            for m in range(M):
-                out[m] = bd
+            _fill(out, b_out[d])
             _add_weighted_rows(out, w_out[d], h)
             want, grad = targets[t, d], dy[t, d]
             for m in range(M):
@@ -385,8 +429,10 @@ def _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, err
         block_recon = np.empty((T, D, M), dtype=dtype)
         block_errors = np.empty(M, dtype=dtype)
         grad = np.empty((K, M), dtype=dtype)
-        _invert_block(w_ih[e], w_hh_t[e], bias[e], w_out[e], b_out[e], v, block_targets,
-                      block_recon, block_errors, grad)
+        w_hh_e = w_hh_t[e]
+        _invert_block(w_ih[e], np.ascontiguousarray(w_ih[e].T), np.ascontiguousarray(w_hh_e.T),
+                      w_hh_e, bias[e], w_out[e], np.ascontiguousarray(w_out[e].T), b_out[e],
+                      v, block_targets, block_recon, block_errors, grad)
         for m in range(M):
             errors[first + m, e] = block_errors[m]
             for k in range(K):
@@ -399,18 +445,140 @@ def _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, err
                         out[t, d] = block_recon[t, d, m]
 
 
-def error_and_input_grad(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv):
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _invert_pair_block(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
+                       first, M):
+    """The pairs layout, one block: pairs first .. first + M - 1 (pair p = n * E + e) in M
+    lanes, each lane with its own copy of its expert's weights. Past the last pair the
+    block is padded with copies of the last one (computed, then dropped)."""
+    N, E, K = inputs.shape
+    T, D = targets.shape[1], targets.shape[2]
+    H = w_hh_t.shape[1]
+    G = 4 * H
+    dtype = inputs.dtype
+    real = min(N * E, first + M) - first
+    l_w_ih = np.empty((G, K, M), dtype=dtype)
+    l_w_ih_t = np.empty((K, G, M), dtype=dtype)
+    l_w_hh = np.empty((G, H, M), dtype=dtype)
+    l_w_hh_t = np.empty((H, G, M), dtype=dtype)
+    l_bias = np.empty((G, M), dtype=dtype)
+    l_w_out = np.empty((D, H, M), dtype=dtype)
+    l_w_out_t = np.empty((H, D, M), dtype=dtype)
+    l_b_out = np.empty((D, M), dtype=dtype)
+    v = np.empty((K, M), dtype=dtype)
+    block_targets = np.empty((T, D, M), dtype=dtype)
+    for m in range(M):
+        p = first + min(m, real - 1)
+        n, e = p // E, p % E
+        for g in range(G):
+            l_bias[g, m] = bias[e, g]
+            for k in range(K):
+                l_w_ih[g, k, m] = w_ih[e, g, k]
+                l_w_ih_t[k, g, m] = w_ih[e, g, k]
+        for j in range(H):
+            for g in range(G):
+                l_w_hh[g, j, m] = w_hh_t[e, j, g]
+                l_w_hh_t[j, g, m] = w_hh_t[e, j, g]
+        for d in range(D):
+            l_b_out[d, m] = b_out[e, d]
+            for j in range(H):
+                l_w_out[d, j, m] = w_out[e, d, j]
+                l_w_out_t[j, d, m] = w_out[e, d, j]
+        for k in range(K):
+            v[k, m] = inputs[n, e, k]
+        target = targets[n]
+        for t in range(T):
+            for d in range(D):
+                block_targets[t, d, m] = target[t, d]
+    block_recon = np.empty((T, D, M), dtype=dtype)
+    block_errors = np.empty(M, dtype=dtype)
+    grad = np.empty((K, M), dtype=dtype)
+    _invert_block(l_w_ih, l_w_ih_t, l_w_hh, l_w_hh_t, l_bias, l_w_out, l_w_out_t, l_b_out,
+                  v, block_targets, block_recon, block_errors, grad)
+    keep_recon = recon.shape[0] > 0  # an empty array: the reconstructions are not wanted
+    for m in range(real):
+        n, e = (first + m) // E, (first + m) % E
+        errors[n, e] = block_errors[m]
+        for k in range(K):
+            dv[n, e, k] = grad[k, m]
+        if keep_recon:
+            out = recon[n, e]
+            for t in range(T):
+                for d in range(D):
+                    out[t, d] = block_recon[t, d, m]
+
+
+@njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
+def _invert_pairs(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
+                  lanes):
+    """The pairs layout: blocks of ``lanes`` consecutive (target, expert) pairs in parallel
+    threads."""
+    n_blocks = (inputs.shape[0] * inputs.shape[1] + lanes - 1) // lanes
+    for b in prange(n_blocks):
+        _invert_pair_block(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors,
+                           dv, b * lanes, lanes)
+
+
+# Which layout: with few targets, the targets layout's rows are short (one target: every
+# loop has length 1, no SIMD, and loop overhead dominates: ~20x slower per target than a
+# full block), so below PAIRS_BELOW targets the lanes are (target, expert) pairs instead.
+# Measured (znver4, one thread, benchmarks/few_targets.py): a block of 16 to 32 pairs costs
+# about the same (loop overhead, not arithmetic, sets its price), so blocks hold up to 32.
+PAIRS_BELOW = 16
+PAIR_LANES = 32  # most lanes per block in the pairs layout
+_LANE_MULTIPLE = 16  # blocks are padded to a multiple of this many lanes (AVX-512: 16 float32)
+
+
+def pair_lanes(n_pairs: int) -> int:
+    """Lanes per block of the pairs layout for ``n_pairs`` pairs: as few blocks as
+    ``PAIR_LANES`` allows, equal in size, rounded up to a multiple of ``_LANE_MULTIPLE``
+    (the padding lanes are computed and dropped).
+
+    >>> pair_lanes(20), pair_lanes(10), pair_lanes(40), pair_lanes(300)
+    (32, 16, 32, 32)
+    """
+    n_blocks = -(-n_pairs // PAIR_LANES)
+    per_block = -(-n_pairs // n_blocks)
+    return -(-per_block // _LANE_MULTIPLE) * _LANE_MULTIPLE
+
+
+def choose_layout(n_targets: int, n_experts: int) -> str:
+    """"pairs" for few targets in several experts, else "targets" (see ``PAIRS_BELOW``)."""
+    return "pairs" if n_targets < PAIRS_BELOW and n_experts > 1 else "targets"
+
+
+def error_and_input_grad(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
+                         layout="auto"):
     """For every target n and expert e: reconstruction of ``inputs[n, e]`` (written to
     ``recon[n, e]``; pass an array of length 0 when not wanted), its MSE against
     ``targets[n]`` (``errors[n, e]``) and the gradient of that error with respect to the
-    input vector (``dv[n, e]``)."""
-    if len(inputs) == 0:
+    input vector (``dv[n, e]``).
+
+    ``layout``: "targets" (blocks of up to ``INVERSION_BLOCK`` targets of one expert in
+    SIMD lanes, weights shared), "pairs" ((target, expert) pairs in the lanes, each with its
+    expert's weights) or "auto" (``choose_layout``). Both compute the same maths; in float32
+    their rounding differs slightly (other sums' order after vectorisation)."""
+    N, E = inputs.shape[0], inputs.shape[1]
+    if N == 0:
         return
-    block = min(len(inputs), INVERSION_BLOCK)
+    if layout == "auto":
+        layout = choose_layout(N, E)
+    if layout not in ("targets", "pairs"):
+        raise ValueError(f"layout must be 'auto', 'targets' or 'pairs', got {layout!r}")
     # One call at a time (app sessions share the process): each already fills every core.
     with _INVERSION_LOCK:
-        _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors, dv,
-                       block)
+        if layout == "pairs":
+            lanes = pair_lanes(N * E)
+            if lanes >= N * E:  # one block (one drawing): no parallel region, whose idle
+                # threads would only wait (OpenMP's waiting threads spin, taking a core)
+                _invert_pair_block(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon,
+                                   errors, dv, 0, lanes)
+            else:
+                _invert_pairs(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon,
+                              errors, dv, lanes)
+        else:
+            _invert_blocks(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, errors,
+                           dv, min(N, INVERSION_BLOCK))
 
 
 _INVERSION_LOCK = threading.Lock()

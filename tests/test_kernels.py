@@ -279,3 +279,78 @@ def test_float32_inversion_on_the_shipped_experts_is_as_exact_as_torch_float32()
             torch_off[i] = max(torch_off[i], np.abs(torch32 - exact).max() / scale)
     assert np.all(kernel_off <= 2 * torch_off + 8 * EPS32), (kernel_off / EPS32,
                                                               torch_off / EPS32)
+
+
+# The pairs layout (few targets: each SIMD lane a (target, expert) pair with its own copy of
+# its expert's weights) is what the app runs for one drawing; it is checked against torch
+# autograd on its own, forced, for one target and a few, with blocks that are full, padded
+# (a last block filled with copies of its last pair) and several per call.
+
+@pytest.mark.parametrize("n_targets", [1, 2, 3, 7])
+def test_pairs_layout_matches_autograd_float64(n_targets):
+    """Float64 (libm tanh): to 1e-10, as the targets layout; 5 experts, so blocks of pairs
+    mix targets and experts and the last one is padded."""
+    expert_set, experts = _random_expert_set(n_experts=5)
+    rng = np.random.RandomState(20 + n_targets)
+    inputs = rng.rand(n_targets, 5, 4)
+    targets = rng.randn(n_targets, 17, 3)
+    recon = np.empty((n_targets, 5, 17, 3))
+    errors = np.empty((n_targets, 5))
+    dv = np.empty((n_targets, 5, 4))
+    kernels.error_and_input_grad(*expert_set.kernel_weights(np.float64), inputs, targets,
+                                 recon, errors, dv, layout="pairs")
+    for e, expert in enumerate(experts):
+        v = torch.tensor(inputs[:, e], requires_grad=True)
+        out = expert(v, 17)
+        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
+        err.sum().backward()
+        np.testing.assert_allclose(recon[:, e], out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+@pytest.mark.parametrize("n_targets", [1, 4])
+def test_float32_pairs_layout_matches_float32_autograd(scale, n_targets):
+    """Float32 (rational tanh), production sizes and 20 experts as the letters have: one
+    target is two blocks of 16 lanes (the second padded), four targets five blocks; against
+    torch autograd in float32 within FLOAT32_TOLERANCE, as the targets layout. Without the
+    reconstructions (bulk evaluation) the errors and gradients are the same."""
+    experts, expert_set = _production_experts(20, scale, seed=21)
+    rng = np.random.RandomState(22)
+    inputs = rng.dirichlet(np.ones(4), size=(n_targets, 20)).astype(np.float32)
+    targets = rng.randn(n_targets, T_PRODUCTION, 2).astype(np.float32)
+    weights = expert_set.kernel_weights(np.float32)
+    recon = np.empty((n_targets, 20, T_PRODUCTION, 2), np.float32)
+    errors = np.empty((n_targets, 20), np.float32)
+    dv = np.empty((n_targets, 20, 4), np.float32)
+    kernels.error_and_input_grad(*weights, inputs, targets, recon, errors, dv, layout="pairs")
+    for e, expert in enumerate(experts):
+        v = torch.tensor(inputs[:, e], requires_grad=True)
+        out = expert(v, T_PRODUCTION)
+        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
+        err.sum().backward()
+        _assert_close_float32(recon[:, e], out.detach().numpy(), "reconstructions")
+        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=FLOAT32_TOLERANCE)
+        _assert_close_float32(dv[:, e], v.grad.numpy(), "input gradients")
+    no_recon = np.empty((0, 20, T_PRODUCTION, 2), np.float32)
+    errors_only, dv_only = np.empty_like(errors), np.empty_like(dv)
+    kernels.error_and_input_grad(*weights, inputs, targets, no_recon, errors_only, dv_only,
+                                 layout="pairs")
+    np.testing.assert_array_equal(errors_only, errors)
+    np.testing.assert_array_equal(dv_only, dv)
+
+
+def test_layout_is_chosen_by_the_number_of_targets():
+    """One drawing (or a few) in 20 experts takes the pairs layout, a batch the targets
+    layout; a single expert (the single generator) always the targets layout; an unknown
+    layout is refused by name."""
+    assert kernels.choose_layout(1, 20) == "pairs"
+    assert kernels.choose_layout(kernels.PAIRS_BELOW - 1, 10) == "pairs"
+    assert kernels.choose_layout(kernels.PAIRS_BELOW, 20) == "targets"
+    assert kernels.choose_layout(1, 1) == "targets"
+    expert_set, _ = _random_expert_set(n_experts=2)
+    with pytest.raises(ValueError, match="layout"):
+        kernels.error_and_input_grad(*expert_set.kernel_weights(np.float64), np.ones((1, 2, 4)),
+                                     np.zeros((1, 17, 3)), np.empty((1, 2, 17, 3)),
+                                     np.empty((1, 2)), np.empty((1, 2, 4)), layout="lanes")
