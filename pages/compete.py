@@ -189,12 +189,14 @@ def _choose_expert() -> None:
     st.session_state["expert"] = int(st.session_state["_selected_widget"])
 
 
-def selected_ui(names, selected: int, winner: int) -> int:
-    """The selected expert as a select box (the same state as a click in the player)."""
+def selected_ui(names, selected: int, winner: int, fits: bool = True) -> int:
+    """The selected expert as a select box (the same state as a click in the player); the
+    lowest error is "the winner" only when an expert fits, else "the closest"."""
     st.session_state["_selected_widget"] = selected
+    mark = " (winner)" if fits else " (closest)"
     st.selectbox("Selected expert", range(len(names)), key="_selected_widget",
                  on_change=_choose_expert,
-                 format_func=lambda e: names[e] + (" (winner)" if e == winner else ""),
+                 format_func=lambda e: names[e] + (mark if e == winner else ""),
                  help="Or click an expert in the race, the heat map or the small "
                       "reconstructions")
     return selected
@@ -287,7 +289,7 @@ with right:
     if not present:
         cols = st.columns([1, 2.2], vertical_alignment="top")
         with cols[0]:
-            selected_ui(names, selected, winner)
+            selected_ui(names, selected, winner, quality.fits)
         with cols[1]:
             st.plotly_chart(cached.expert_types_figure(experts_key, selected,
                                                        experts.types[selected], names[selected],

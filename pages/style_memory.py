@@ -92,8 +92,9 @@ with right:
 st.subheader("This style under every class label")
 if name == "characters" and training == "full":
     st.caption("The letters' decoder learnt from the true label and from a style in which a "
-               "critic could not find the class, so the label decides which letter is drawn "
-               "and the style how it is drawn.")
+               "critic could not find the class, so the label, not the style, decides which "
+               "letter is drawn (about half of these drawings are legible as their label) and "
+               "the style how it is drawn.")
 st.plotly_chart(grid_figure(reading.transfer, list(data.class_names), cols=10),
                 key="transfer")
 

@@ -283,6 +283,10 @@ def test_a_canvas_filling_scribble_fits_no_expert():
     assert not at.exception, at.exception
     assert any("No expert fits" in m.value for m in at.markdown), [m.value for m in at.markdown]
     assert any("99 in 100" in w.value for w in at.warning)
+    # the expert box does not call the closest expert "the winner" (the teacher test saw it)
+    box = at.selectbox(key="_selected_widget")
+    assert all("(winner)" not in label for label in box.options), box.options
+    assert sum("(closest)" in label for label in box.options) == 1, box.options
 
 
 def test_going_to_experts_keeps_the_configuration():

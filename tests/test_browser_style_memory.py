@@ -1,6 +1,7 @@
 """The Style memory page in a real browser (Debian's Chromium via Playwright): a held-out
 sample, a letter drawn with the mouse, the interpolation played, a digit drawn with the
-mouse and a held-out digit; any page error fails the test (the server and the browser come from ``tests/conftest.py``)."""
+mouse and a held-out digit; any page error fails the test (the server and the browser come
+from ``tests/conftest.py``)."""
 from pathlib import Path
 
 import numpy as np
