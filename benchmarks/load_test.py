@@ -212,35 +212,43 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         return out
     try:
         await asyncio.sleep(rng.uniform(0, pace.spread_seconds))
-        drawn = (None, 0)  # the player's (drawing token, frames drawn) so far
+        drawn = [None, 0]  # the player's (drawing token, frames drawn) so far
+
+        async def one_letter(index, path):
+            if index:  # a fresh canvas for the next letter
+                await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
+                await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
+                                                                   timeout=timeout_ms)
+            box = await canvas.bounding_box()
+            pause = pace.stroke_seconds / max(len(path) - 1, 1)
+            await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+            await page.mouse.down()
+            for x, y in path[1:]:
+                await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+                if pause:
+                    await asyncio.sleep(pause)
+            released = time.perf_counter()
+            await page.mouse.up()
+            await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
+            out["to_winner"].append(time.perf_counter() - released)
+            frame, drawn[:] = await _new_figure(page, tuple(drawn), timeout_ms)
+            out["to_figure"].append(time.perf_counter() - released)
+            await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
+            if await asyncio.wait_for(frame.evaluate(
+                    "window.__arena.playing || window.__arena.position > 0"), 10):
+                out["played"] += 1
+
         for index, (path, letter) in enumerate(letters):
-            try:
-                if index:  # a fresh canvas for the next letter
-                    await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
-                    await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
-                                                                       timeout=timeout_ms)
-                box = await canvas.bounding_box()
-                pause = pace.stroke_seconds / max(len(path) - 1, 1)
-                await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-                await page.mouse.down()
-                for x, y in path[1:]:
-                    await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-                    if pause:
-                        await asyncio.sleep(pause)
-                released = time.perf_counter()
-                await page.mouse.up()
-                await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
-                out["to_winner"].append(time.perf_counter() - released)
-                frame, drawn = await _new_figure(page, drawn, timeout_ms)
-                out["to_figure"].append(time.perf_counter() - released)
-                await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
-                if await frame.evaluate("window.__arena.playing || window.__arena.position > 0"):
-                    out["played"] += 1
+            try:  # every step has its own timeout; the whole letter one more (a hung call)
+                await asyncio.wait_for(one_letter(index, path), 4 * timeout_ms / 1000)
             except Exception as exc:  # a timed-out step is a failure, counted, not fatal
                 out["failures"].append(f"letter {index} ({letter}): {type(exc).__name__}: "
                                        f"{str(exc).splitlines()[0][:200]}")
     finally:
-        await context.close()
+        try:
+            await asyncio.wait_for(context.close(), 30)
+        except Exception:
+            pass
     return out
 
 
@@ -252,10 +260,10 @@ async def _new_figure(page, before: tuple, timeout_ms: int):
         frame = next((f for f in page.frames if "arena_player" in f.url), None)
         if frame is not None:
             try:
-                token, count = await frame.evaluate(
+                token, count = await asyncio.wait_for(frame.evaluate(
                     "[window.__arena && window.__arena.spec ? window.__arena.spec.token : null,"
-                    " (window.__frames || []).length]")
-            except Exception:  # the frame is being replaced
+                    " (window.__frames || []).length]"), 10)
+            except Exception:  # the frame is being replaced (or did not answer in 10 s)
                 token, count = None, 0
             if token is not None and token != before[0] and count > before[1]:
                 return frame, (token, count)
