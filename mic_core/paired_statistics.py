@@ -121,7 +121,7 @@ def sign_flip_test(per_sample_sums) -> float:
     chance that |sum D| is at least as large as observed. With sums in {-1, 0, 1} (one run)
     this is the exact McNemar test.
 
-    >>> sign_flip_test([2, 2, 1])  # 8 sign patterns; |sum| >= 5 in 2 of them
+    >>> round(sign_flip_test([2, 2, 1]), 12)  # 8 sign patterns; |sum| >= 5 in 2 of them
     0.25
     """
     from scipy.signal import convolve
