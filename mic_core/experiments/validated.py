@@ -34,8 +34,8 @@ leaves complete partial results. ``merge`` puts the test rows of any number of o
 folders into the results table (through ``store.append_results``) and the validation
 scores and choices into one JSON.
 
-    python -m mic_core.experiments.validated work --out OUT1 --shared /tmp/validated &
-    python -m mic_core.experiments.validated work --out OUT2 --shared /tmp/validated &
+    python -m mic_core.experiments.validated work --out OUT1 --shared validated-queue &
+    python -m mic_core.experiments.validated work --out OUT2 --shared validated-queue &
     python -m mic_core.experiments.validated merge OUT1 OUT2 [--results ...] [--choices ...]
 """
 from __future__ import annotations
