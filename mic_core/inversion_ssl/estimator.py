@@ -35,6 +35,17 @@ LR_SCHEDULES = ("constant", "cosine")
 MAX_SAMPLES = 100_000  # one call's inputs: bounded, so a huge upload cannot exhaust memory
 
 
+
+def check_options(alpha, beta, lr_schedule, reduction) -> None:
+    """Refuse loss weights outside [0, 1] and unknown schedules or reductions, with the reason
+    (shared by the estimator and the protocol's configuration)."""
+    if not (0.0 <= alpha <= 1.0 and 0.0 <= beta <= 1.0):
+        raise ValueError(f"alpha and beta must lie in [0, 1], got {alpha}, {beta}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown lr_schedule {lr_schedule!r}; choose one of {LR_SCHEDULES}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+
 class InversionSSLFileError(ValueError):
     """A file of an inversion network that cannot be used, with the reason."""
 
@@ -134,18 +145,10 @@ class InversionSSLClassifier(ClassifierMixin, BaseEstimator):
         ``X_validation``/``y_validation`` (never the test set) give the validation accuracy
         on the training curve. ``progress`` is called after every step; it may raise to stop.
         """
-        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.beta <= 1.0):
-            raise ValueError(f"alpha and beta must lie in [0, 1], got {self.alpha}, "
-                             f"{self.beta}")
+        check_options(self.alpha, self.beta, self.lr_schedule, self.reduction)
         if self.steps < 1 or self.learning_rate <= 0 or self.eval_every < 1:
             raise ValueError("steps and eval_every must be at least 1 and learning_rate "
                              "positive")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of "
-                             f"{LR_SCHEDULES}")
-        if self.reduction not in REDUCTIONS:
-            raise ValueError(f"unknown reduction {self.reduction!r}; choose one of "
-                             f"{REDUCTIONS}")
         X = check_inputs(X, what="X_labelled")
         y = np.asarray(y)
         if y.shape != (len(X),):

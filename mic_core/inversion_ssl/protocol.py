@@ -24,9 +24,8 @@ import numpy as np
 from filelock import FileLock
 
 from mic_core.data import Dataset
-from mic_core.inversion_ssl.estimator import (LR_SCHEDULES, InversionSSLClassifier,
-                                              InversionSSLFileError, SSLProgress)
-from mic_core.inversion_ssl.model import REDUCTIONS
+from mic_core.inversion_ssl.estimator import (InversionSSLClassifier, InversionSSLFileError,
+                                              SSLProgress, check_options)
 from mic_core.persistence import default_cache_dir, load_or_select_types
 from mic_core.training import default_train_config
 from mic_core.type_selection import SELECTIONS
@@ -77,15 +76,7 @@ class SSLConfig:
                              f"{self.labels_per_class} labels per class")
         if self.labels_per_class < 1:
             raise ValueError("labels_per_class must be at least 1")
-        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.beta <= 1.0):
-            raise ValueError(f"alpha and beta must lie in [0, 1], got {self.alpha}, "
-                             f"{self.beta}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of "
-                             f"{LR_SCHEDULES}")
-        if self.reduction not in REDUCTIONS:
-            raise ValueError(f"unknown reduction {self.reduction!r}; choose one of "
-                             f"{REDUCTIONS}")
+        check_options(self.alpha, self.beta, self.lr_schedule, self.reduction)
 
     @property
     def method(self) -> str:
