@@ -6,8 +6,9 @@
 
 Starts ``streamlit run app.py`` on a free localhost port (the settings of the environment,
 e.g. ``MIC_MAX_TRAININGS_PER_HOUR``, pass through), then for each N opens N pages in Debian's
-Chromium (one browser, one context per visitor: separate sessions; never a downloaded
-browser). One visitor draws one letter first, unmeasured (a teacher opens the app before
+Chromium (one context per visitor: separate sessions; one Chromium process per
+``--visitors-per-browser`` visitors, since one Chromium with 30 contexts drops its connection;
+never a downloaded browser). One visitor draws one letter first, unmeasured (a teacher opens the app before
 class: the experts load and the engine compiles once per server; its time is reported). Then
 the class arrives: the N visitors open the page over ``--arrival-seconds`` and, once all are
 in, each starts within ``--spread-seconds`` and draws held-out letters with the mouse, one
@@ -283,16 +284,17 @@ def _machine_cpu_seconds() -> float:
 
 
 async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
-                        timeout_ms: int, pace: Pace) -> dict:
+                        timeout_ms: int, pace: Pace, per_browser: int = 5) -> dict:
     from playwright.async_api import async_playwright
     letters = _letters(sessions * drawings, seed)
     rng = np.random.RandomState(seed)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                    for _ in range(-(-sessions // per_browser))]
         everyone_open = asyncio.Barrier(sessions + 1)
         visitors = [asyncio.create_task(_visitor(
-            browser, server.url, letters[i * drawings:(i + 1) * drawings], timeout_ms, pace, i,
-            sessions, everyone_open, rng)) for i in range(sessions)]
+            browsers[i // per_browser], server.url, letters[i * drawings:(i + 1) * drawings],
+            timeout_ms, pace, i, sessions, everyone_open, rng)) for i in range(sessions)]
         await everyone_open.wait()
         cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
         rss_before = server.rss_mb()
@@ -301,7 +303,8 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         wall = time.perf_counter() - started
         server_cpu = server.cpu_seconds() - cpu_before
         machine_cpu = _machine_cpu_seconds() - machine_before
-        await browser.close()
+        for browser in browsers:
+            await browser.close()
     to_winner = [t for r in results for t in r["to_winner"]]
     to_figure = [t for r in results for t in r["to_figure"]]
     opened = [r["open_seconds"] for r in results if r["open_seconds"] is not None]
@@ -309,6 +312,7 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
     cores = os.cpu_count()
     return {
         "sessions": sessions, "drawings_per_session": drawings, "pace": asdict(pace),
+        "browser_processes": len(browsers), "visitors_per_browser": per_browser,
         "drawings_done": len(to_winner), "failures": sum(len(r["failures"]) for r in results),
         "failure_messages": [f for r in results for f in r["failures"]][:10],
         "page_exceptions": sum(len(r["page_errors"]) for r in results),
@@ -322,6 +326,7 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         "server_cpu_seconds_per_drawing": server_cpu / max(len(to_winner), 1),
         # everything else that ran meanwhile: the browsers, this driver, the system
         "others_cpu_seconds": machine_cpu - server_cpu,
+        "others_cpu_seconds_per_drawing": (machine_cpu - server_cpu) / max(len(to_winner), 1),
         "server_cpu_share": server_cpu / (wall * cores),
         "others_cpu_share": (machine_cpu - server_cpu) / (wall * cores),
         "wall_seconds": wall,
@@ -340,6 +345,14 @@ async def _warm_up(server: Server, seed: int, timeout_ms: int) -> dict:
             "warm_up_failures": result["failure_messages"]}
 
 
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def _machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -350,14 +363,14 @@ def _machine() -> dict:
 
 
 def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: int,
-         out: Path, pace: Pace) -> dict:
+         out: Path, pace: Pace, per_browser: int = 5) -> dict:
     """A few visitors drawing without pause for ``minutes``; the server's memory curve."""
     deadline = time.perf_counter() + minutes * 60
     rounds, drawn, failures, exceptions = 0, 0, 0, 0
     messages: list[str] = []
     while time.perf_counter() < deadline:
         result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
-                                           pace))
+                                           pace, per_browser))
         rounds += 1
         drawn += result["drawings_done"]
         failures += result["failures"]
@@ -418,6 +431,8 @@ def main(argv=None) -> None:
     parser.add_argument("--spread-seconds", type=float, default=Pace.spread_seconds)
     parser.add_argument("--stroke-seconds", type=float, default=Pace.stroke_seconds)
     parser.add_argument("--watch-seconds", type=float, default=Pace.watch_seconds)
+    parser.add_argument("--visitors-per-browser", type=int, default=5,
+                        help="visitors (contexts) per Chromium process")
     parser.add_argument("--browsers-nice", type=int, default=10,
                         help="niceness of the browsers (and this driver); the server keeps 0. "
                              "In a class the browsers run on the students' machines, so here "
@@ -436,17 +451,19 @@ def main(argv=None) -> None:
         warm_up = asyncio.run(_warm_up(server, args.seed, timeout_ms))
         print(json.dumps(warm_up), file=sys.stderr, flush=True)
         for sessions in args.sessions:
-            result = {"machine": _machine(), "date": stamp, "browsers_nice": args.browsers_nice,
+            result = {"machine": _machine(), "date": stamp, "commit": _commit(),
+                      "browsers_nice": args.browsers_nice,
                       **warm_up,
                       **asyncio.run(_run_sessions(server, sessions, args.drawings, args.seed,
-                                                  timeout_ms, pace))}
+                                                  timeout_ms, pace,
+                                                  args.visitors_per_browser))}
             print(json.dumps(result), flush=True)
             name = f"load_{sessions}x{args.drawings}{'_burst' if args.burst else ''}.json"
             (args.out / name).write_text(json.dumps(result, indent=1))
         if args.soak_minutes > 0:
-            result = {"machine": _machine(), "date": stamp,
+            result = {"machine": _machine(), "date": stamp, "commit": _commit(),
                       **soak(server, args.soak_sessions, args.soak_minutes, args.seed + 1000,
-                             timeout_ms, args.out, pace)}
+                             timeout_ms, args.out, pace, args.visitors_per_browser)}
             (args.out / "soak.json").write_text(json.dumps(result, indent=1))
             print(json.dumps({k: v for k, v in result.items() if k != "memory_curve"}))
     finally:
