@@ -198,7 +198,8 @@ async def _open(browser, url: str, delay: float, timeout_ms: int, errors: list):
 
 
 async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, number: int,
-                   sessions: int, everyone_open: asyncio.Barrier, rng) -> dict:
+                   sessions: int, everyone_open: asyncio.Barrier, rng,
+                   shots: Path | None = None) -> dict:
     errors: list[str] = []
     out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors,
            "open_seconds": None}
@@ -215,11 +216,16 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         await asyncio.sleep(rng.uniform(0, pace.spread_seconds))
         drawn = [None, 0]  # the player's (drawing token, frames drawn) so far
 
+        step = ["start"]  # the step under way, named in a failure
+
         async def one_letter(index, path):
             if index:  # a fresh canvas for the next letter
+                step[0] = "clear the canvas"
                 await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
+                step[0] = "the last verdict to go after clearing"
                 await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
                                                                    timeout=timeout_ms)
+            step[0] = "draw"
             box = await canvas.bounding_box()
             pause = pace.stroke_seconds / max(len(path) - 1, 1)
             await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
@@ -230,10 +236,13 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
                     await asyncio.sleep(pause)
             released = time.perf_counter()
             await page.mouse.up()
+            step[0] = "the winner after pen release"
             await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
             out["to_winner"].append(time.perf_counter() - released)
+            step[0] = "the race drawn"
             frame, drawn[:] = await _new_figure(page, tuple(drawn), timeout_ms)
             out["to_figure"].append(time.perf_counter() - released)
+            step[0] = "watch the race"
             await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
             if await asyncio.wait_for(frame.evaluate(
                     "window.__arena.playing || window.__arena.position > 0"), 10):
@@ -243,8 +252,15 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
             try:  # every step has its own timeout; the whole letter one more (a hung call)
                 await asyncio.wait_for(one_letter(index, path), 4 * timeout_ms / 1000)
             except Exception as exc:  # a timed-out step is a failure, counted, not fatal
-                out["failures"].append(f"letter {index} ({letter}): {type(exc).__name__}: "
-                                       f"{str(exc).splitlines()[0][:200]}")
+                out["failures"].append(f"letter {index} ({letter}), waiting for {step[0]}: "
+                                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                if shots is not None:  # what the visitor saw when it gave up
+                    try:
+                        shots.mkdir(parents=True, exist_ok=True)
+                        await asyncio.wait_for(page.screenshot(
+                            path=str(shots / f"failure_v{number}_l{index}.png")), 30)
+                    except Exception:
+                        pass
     finally:
         try:
             await asyncio.wait_for(context.close(), 30)
@@ -284,7 +300,8 @@ def _machine_cpu_seconds() -> float:
 
 
 async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
-                        timeout_ms: int, pace: Pace, per_browser: int = 5) -> dict:
+                        timeout_ms: int, pace: Pace, per_browser: int = 5,
+                        shots: Path | None = None) -> dict:
     from playwright.async_api import async_playwright
     letters = _letters(sessions * drawings, seed)
     rng = np.random.RandomState(seed)
@@ -294,7 +311,7 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         everyone_open = asyncio.Barrier(sessions + 1)
         visitors = [asyncio.create_task(_visitor(
             browsers[i // per_browser], server.url, letters[i * drawings:(i + 1) * drawings],
-            timeout_ms, pace, i, sessions, everyone_open, rng)) for i in range(sessions)]
+            timeout_ms, pace, i, sessions, everyone_open, rng, shots)) for i in range(sessions)]
         await everyone_open.wait()
         cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
         rss_before = server.rss_mb()
@@ -370,7 +387,7 @@ def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: i
     messages: list[str] = []
     while time.perf_counter() < deadline:
         result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
-                                           pace, per_browser))
+                                           pace, per_browser, out / "failures_soak"))
         rounds += 1
         drawn += result["drawings_done"]
         failures += result["failures"]
@@ -456,7 +473,8 @@ def main(argv=None) -> None:
                       **warm_up,
                       **asyncio.run(_run_sessions(server, sessions, args.drawings, args.seed,
                                                   timeout_ms, pace,
-                                                  args.visitors_per_browser))}
+                                                  args.visitors_per_browser,
+                                                  args.out / f"failures_{sessions}"))}
             print(json.dumps(result), flush=True)
             name = f"load_{sessions}x{args.drawings}{'_burst' if args.burst else ''}.json"
             (args.out / name).write_text(json.dumps(result, indent=1))
