@@ -164,6 +164,11 @@ def _letters(count: int, seed: int) -> list[tuple[np.ndarray, str]]:
     return letters
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message ("" for one without, e.g. asyncio's timeout)."""
+    return (str(exc).splitlines() or [""])[0]
+
+
 @dataclass(frozen=True)
 class Pace:
     """How a class uses the page: the visitors arrive over ``arrival_seconds`` (a class opens
@@ -208,7 +213,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         context, page, canvas, out["open_seconds"] = await _open(
             browser, url, pace.arrival_seconds * number / max(sessions, 1), timeout_ms, errors)
     except Exception as exc:
-        out["failures"].append(f"page: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        out["failures"].append(f"page: {type(exc).__name__}: {_first_line(exc)[:200]}")
     await everyone_open.wait()  # the measured part starts when the whole class is in
     if context is None:
         return out
@@ -253,7 +258,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
                 await asyncio.wait_for(one_letter(index, path), 4 * timeout_ms / 1000)
             except Exception as exc:  # a timed-out step is a failure, counted, not fatal
                 out["failures"].append(f"letter {index} ({letter}), waiting for {step[0]}: "
-                                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                                       f"{type(exc).__name__}: {_first_line(exc)[:160]}")
                 if shots is not None:  # what the visitor saw when it gave up
                     try:
                         shots.mkdir(parents=True, exist_ok=True)
