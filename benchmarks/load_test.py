@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import platform
 import socket
 import statistics
@@ -51,7 +52,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
         "--disable-dev-shm-usage"]
-WINNER_TEXT = "The winner"  # what the Compete page says once it has decided
+# what the Compete page says once it has decided: a winner, or that no expert fits the drawing
+VERDICT = re.compile(r"^(The winner|No expert fits)")
 CLEAR_TITLE = "Reset canvas & history"  # the canvas toolbar's clear button
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -228,7 +230,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
                 step[0] = "clear the canvas"
                 await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
                 step[0] = "the last verdict to go after clearing"
-                await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
+                await page.get_by_text(VERDICT).first.wait_for(state="detached",
                                                                    timeout=timeout_ms)
             step[0] = "draw"
             box = await canvas.bounding_box()
@@ -242,7 +244,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
             released = time.perf_counter()
             await page.mouse.up()
             step[0] = "the winner after pen release"
-            await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
+            await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_ms)
             out["to_winner"].append(time.perf_counter() - released)
             step[0] = "the race drawn"
             frame, drawn[:] = await _new_figure(page, tuple(drawn), timeout_ms)
@@ -390,6 +392,7 @@ def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: i
     deadline = time.perf_counter() + minutes * 60
     rounds, drawn, failures, exceptions = 0, 0, 0, 0
     messages: list[str] = []
+    load = []  # the machine's 1-minute load average after each round (others' work shows)
     while time.perf_counter() < deadline:
         result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
                                            pace, per_browser, out / "failures_soak"))
@@ -398,12 +401,13 @@ def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: i
         failures += result["failures"]
         exceptions += result["page_exceptions"]
         messages += result["failure_messages"] + result["page_exception_messages"]
+        load.append(round(os.getloadavg()[0], 2))
         print(f"soak round {rounds}: {drawn} drawings, RSS {server.rss_mb():.0f} MB",
               file=sys.stderr, flush=True)
     curve = server.memory[::20]  # every ten seconds
     summary = {"soak_minutes": minutes, "sessions": sessions, "drawings": drawn,
                "failures": failures, "page_exceptions": exceptions,
-               "messages": sorted(set(messages))[:20],
+               "messages": sorted(set(messages))[:20], "load_average_per_round": load,
                "rss_mb_first_5_min_max": max((m for t, m in curve if t < 300), default=None),
                "rss_mb_last_5_min_max": max((m for t, m in curve if t > curve[-1][0] - 300),
                                             default=None),
