@@ -105,6 +105,14 @@ def league_ui(path, table) -> None:
                          f"nearest neighbour (MSE) with the interval above zero; it is "
                          f"{'significantly below' if verdict['below_nn_dtw'] else 'not significantly below'}"
                          f" the nearest neighbour (DTW).")
+    goal = reports.targets(settings)
+    lines.append(f"- **The targets (issue 15)**: MIC above the nearest neighbour (MSE) with the "
+                 f"interval above zero in {goal['beats_nn_mse']} of {goal['settings']} "
+                 f"settings (target: at least 3 of 4) — "
+                 f"{'met' if goal['nn_mse_target_met'] else 'NOT met'}; on letters "
+                 f"significantly below the nearest neighbour (DTW) in "
+                 f"{len(goal['letters_below_nn_dtw'])} of {goal['letters']} selections "
+                 f"(target: none) — {'met' if goal['nn_dtw_target_met'] else 'NOT met'}.")
     st.markdown("\n".join(lines))
 
 

@@ -46,6 +46,9 @@ def test_league_and_verdicts_from_your_own_runs(tmp_path, monkeypatch):
     assert "characters, random**: MIC beats the nearest neighbour (MSE) with the interval " \
            "above zero" in verdict
     assert "not significantly below the nearest neighbour (DTW)" in verdict
+    # one setting of four, beaten: the MSE target is not met; the letters' DTW target is
+    assert "interval above zero in 1 of 1 settings (target: at least 3 of 4) — NOT met" in verdict
+    assert "in 0 of 1 selections (target: none) — met" in verdict
 
 
 def test_learning_curve_and_paper_faithful_letters_from_their_json(tmp_path, monkeypatch):
