@@ -549,3 +549,18 @@ def _validated_report(path: str, stamps: tuple):
         report = json.loads(committed.read_text())
         return report.get("settings", []), pd.DataFrame(report.get("league", []))
     return report_parts(read_results(path), Path(path), n_resamples=2000)
+
+
+def issue15_results():
+    """(learning curve, paper-faithful summary) as committed (None where missing); read
+    again when a file changes."""
+    from mic_core.experiments import learning_curve, paper_faithful
+    paths = (learning_curve.FOLDER / "curve.json", paper_faithful.FOLDER / "summary.json")
+    return _issue15_results(tuple(str(p) for p in paths),
+                            tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths))
+
+
+@st.cache_data(max_entries=2)
+def _issue15_results(paths: tuple, stamps: tuple):
+    from mic_core.experiments import learning_curve, paper_faithful
+    return learning_curve.read_curve(paths[0]), paper_faithful.read_summary(paths[1])

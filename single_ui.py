@@ -105,7 +105,14 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     """The single generator's inversion of ``target``: its verdicts (largest mass, class
     corners) beside the experts' winner, the animation and the exports. Returns the record."""
     target = np.ascontiguousarray(target, dtype=np.float32)
-    decision = cached.single_classification(data.name, train, inversion, target)
+    # the first inversion of a target takes a second or more (Compete's "Both" showed an
+    # empty area meanwhile); a cached one returns before the spinner's delay
+    with st.spinner(f"The single generator inverts its {train.code} code on this "
+                    f"{'digit' if data.name == 'mnist' else 'letter'}: "
+                    f"{inversion.iterations} iterations from the {inversion.start} "
+                    "vector, and reconstructs it from every class's corner…",
+                    show_time=True):
+        decision = cached.single_classification(data.name, train, inversion, target)
     record = decision.inversion
     names = list(data.class_names)
     by_mass = int(record.winners[0])
@@ -209,8 +216,8 @@ def generations_ui(generator) -> None:
 def experiments_rows_ui(rows) -> None:
     """The Experiments page's section: the single generator's rows beside MIC and the
     nearest neighbours (nothing if it has none)."""
-    from mic_core.single.experiments import comparison_table
-    table = comparison_table(rows)
+    from mic_core.single.experiments import comparison_table, machines_path
+    table = comparison_table(rows, machines_path())
     if table.empty:
         return
     st.header("One generator for all classes (the exposé) beside MIC")
@@ -221,5 +228,7 @@ def experiments_rows_ui(rows) -> None:
                "inversion); *_params: as many weights as all experts together. vs_mic_points: "
                "the mean paired difference to MIC's paper rule; beats_mic: in how many seeds "
                "(paired) it is higher. Training steps chosen on a validation split of the "
-               "training pool (200 cells; *_params: 1000 steps, not validated). train_s / classify_s: mean seconds of the machine that "
-               "ran the cell (the README says which). Only the cells listed were run.")
+               "training pool (200 cells; *_params: 1000 steps, not validated). train_s / "
+               "classify_s: mean seconds per machine that ran the rows (here: this shared "
+               "2-core machine; other labels: results/single/machines.json, the README says "
+               "which). Only the cells listed were run.")

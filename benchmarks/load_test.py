@@ -6,8 +6,9 @@
 
 Starts ``streamlit run app.py`` on a free localhost port (the settings of the environment,
 e.g. ``MIC_MAX_TRAININGS_PER_HOUR``, pass through), then for each N opens N pages in Debian's
-Chromium (one browser, one context per visitor: separate sessions; never a downloaded
-browser). One visitor draws one letter first, unmeasured (a teacher opens the app before
+Chromium (one context per visitor: separate sessions; one Chromium process per
+``--visitors-per-browser`` visitors, since one Chromium with 30 contexts drops its connection;
+never a downloaded browser). One visitor draws one letter first, unmeasured (a teacher opens the app before
 class: the experts load and the engine compiles once per server; its time is reported). Then
 the class arrives: the N visitors open the page over ``--arrival-seconds`` and, once all are
 in, each starts within ``--spread-seconds`` and draws held-out letters with the mouse, one
@@ -32,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import platform
 import socket
 import statistics
@@ -50,7 +52,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
         "--disable-dev-shm-usage"]
-WINNER_TEXT = "The winner"  # what the Compete page says once it has decided
+# what the Compete page says once it has decided: a winner, or that no expert fits the drawing
+VERDICT = re.compile(r"^(The winner|No expert fits)")
 CLEAR_TITLE = "Reset canvas & history"  # the canvas toolbar's clear button
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -163,6 +166,11 @@ def _letters(count: int, seed: int) -> list[tuple[np.ndarray, str]]:
     return letters
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message ("" for one without, e.g. asyncio's timeout)."""
+    return (str(exc).splitlines() or [""])[0]
+
+
 @dataclass(frozen=True)
 class Pace:
     """How a class uses the page: the visitors arrive over ``arrival_seconds`` (a class opens
@@ -197,7 +205,8 @@ async def _open(browser, url: str, delay: float, timeout_ms: int, errors: list):
 
 
 async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, number: int,
-                   sessions: int, everyone_open: asyncio.Barrier, rng) -> dict:
+                   sessions: int, everyone_open: asyncio.Barrier, rng,
+                   shots: Path | None = None) -> dict:
     errors: list[str] = []
     out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors,
            "open_seconds": None}
@@ -206,7 +215,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         context, page, canvas, out["open_seconds"] = await _open(
             browser, url, pace.arrival_seconds * number / max(sessions, 1), timeout_ms, errors)
     except Exception as exc:
-        out["failures"].append(f"page: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        out["failures"].append(f"page: {type(exc).__name__}: {_first_line(exc)[:200]}")
     await everyone_open.wait()  # the measured part starts when the whole class is in
     if context is None:
         return out
@@ -214,11 +223,16 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         await asyncio.sleep(rng.uniform(0, pace.spread_seconds))
         drawn = [None, 0]  # the player's (drawing token, frames drawn) so far
 
+        step = ["start"]  # the step under way, named in a failure
+
         async def one_letter(index, path):
             if index:  # a fresh canvas for the next letter
+                step[0] = "clear the canvas"
                 await page.get_by_title(CLEAR_TITLE).first.click(timeout=timeout_ms)
-                await page.get_by_text(WINNER_TEXT).first.wait_for(state="detached",
+                step[0] = "the last verdict to go after clearing"
+                await page.get_by_text(VERDICT).first.wait_for(state="detached",
                                                                    timeout=timeout_ms)
+            step[0] = "draw"
             box = await canvas.bounding_box()
             pause = pace.stroke_seconds / max(len(path) - 1, 1)
             await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
@@ -229,10 +243,13 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
                     await asyncio.sleep(pause)
             released = time.perf_counter()
             await page.mouse.up()
-            await page.get_by_text(WINNER_TEXT).first.wait_for(timeout=timeout_ms)
+            step[0] = "the winner after pen release"
+            await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_ms)
             out["to_winner"].append(time.perf_counter() - released)
+            step[0] = "the race drawn"
             frame, drawn[:] = await _new_figure(page, tuple(drawn), timeout_ms)
             out["to_figure"].append(time.perf_counter() - released)
+            step[0] = "watch the race"
             await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
             if await asyncio.wait_for(frame.evaluate(
                     "window.__arena.playing || window.__arena.position > 0"), 10):
@@ -242,8 +259,15 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
             try:  # every step has its own timeout; the whole letter one more (a hung call)
                 await asyncio.wait_for(one_letter(index, path), 4 * timeout_ms / 1000)
             except Exception as exc:  # a timed-out step is a failure, counted, not fatal
-                out["failures"].append(f"letter {index} ({letter}): {type(exc).__name__}: "
-                                       f"{str(exc).splitlines()[0][:200]}")
+                out["failures"].append(f"letter {index} ({letter}), waiting for {step[0]}: "
+                                       f"{type(exc).__name__}: {_first_line(exc)[:160]}")
+                if shots is not None:  # what the visitor saw when it gave up
+                    try:
+                        shots.mkdir(parents=True, exist_ok=True)
+                        await asyncio.wait_for(page.screenshot(
+                            path=str(shots / f"failure_v{number}_l{index}.png")), 30)
+                    except Exception:
+                        pass
     finally:
         try:
             await asyncio.wait_for(context.close(), 30)
@@ -283,16 +307,18 @@ def _machine_cpu_seconds() -> float:
 
 
 async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
-                        timeout_ms: int, pace: Pace) -> dict:
+                        timeout_ms: int, pace: Pace, per_browser: int = 5,
+                        shots: Path | None = None) -> dict:
     from playwright.async_api import async_playwright
     letters = _letters(sessions * drawings, seed)
     rng = np.random.RandomState(seed)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                    for _ in range(-(-sessions // per_browser))]
         everyone_open = asyncio.Barrier(sessions + 1)
         visitors = [asyncio.create_task(_visitor(
-            browser, server.url, letters[i * drawings:(i + 1) * drawings], timeout_ms, pace, i,
-            sessions, everyone_open, rng)) for i in range(sessions)]
+            browsers[i // per_browser], server.url, letters[i * drawings:(i + 1) * drawings],
+            timeout_ms, pace, i, sessions, everyone_open, rng, shots)) for i in range(sessions)]
         await everyone_open.wait()
         cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
         rss_before = server.rss_mb()
@@ -301,7 +327,8 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         wall = time.perf_counter() - started
         server_cpu = server.cpu_seconds() - cpu_before
         machine_cpu = _machine_cpu_seconds() - machine_before
-        await browser.close()
+        for browser in browsers:
+            await browser.close()
     to_winner = [t for r in results for t in r["to_winner"]]
     to_figure = [t for r in results for t in r["to_figure"]]
     opened = [r["open_seconds"] for r in results if r["open_seconds"] is not None]
@@ -309,6 +336,7 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
     cores = os.cpu_count()
     return {
         "sessions": sessions, "drawings_per_session": drawings, "pace": asdict(pace),
+        "browser_processes": len(browsers), "visitors_per_browser": per_browser,
         "drawings_done": len(to_winner), "failures": sum(len(r["failures"]) for r in results),
         "failure_messages": [f for r in results for f in r["failures"]][:10],
         "page_exceptions": sum(len(r["page_errors"]) for r in results),
@@ -322,6 +350,7 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         "server_cpu_seconds_per_drawing": server_cpu / max(len(to_winner), 1),
         # everything else that ran meanwhile: the browsers, this driver, the system
         "others_cpu_seconds": machine_cpu - server_cpu,
+        "others_cpu_seconds_per_drawing": (machine_cpu - server_cpu) / max(len(to_winner), 1),
         "server_cpu_share": server_cpu / (wall * cores),
         "others_cpu_share": (machine_cpu - server_cpu) / (wall * cores),
         "wall_seconds": wall,
@@ -340,6 +369,14 @@ async def _warm_up(server: Server, seed: int, timeout_ms: int) -> dict:
             "warm_up_failures": result["failure_messages"]}
 
 
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def _machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -350,25 +387,27 @@ def _machine() -> dict:
 
 
 def soak(server: Server, sessions: int, minutes: float, seed: int, timeout_ms: int,
-         out: Path, pace: Pace) -> dict:
+         out: Path, pace: Pace, per_browser: int = 5) -> dict:
     """A few visitors drawing without pause for ``minutes``; the server's memory curve."""
     deadline = time.perf_counter() + minutes * 60
     rounds, drawn, failures, exceptions = 0, 0, 0, 0
     messages: list[str] = []
+    load = []  # the machine's 1-minute load average after each round (others' work shows)
     while time.perf_counter() < deadline:
         result = asyncio.run(_run_sessions(server, sessions, 5, seed + rounds, timeout_ms,
-                                           pace))
+                                           pace, per_browser, out / "failures_soak"))
         rounds += 1
         drawn += result["drawings_done"]
         failures += result["failures"]
         exceptions += result["page_exceptions"]
         messages += result["failure_messages"] + result["page_exception_messages"]
+        load.append(round(os.getloadavg()[0], 2))
         print(f"soak round {rounds}: {drawn} drawings, RSS {server.rss_mb():.0f} MB",
               file=sys.stderr, flush=True)
     curve = server.memory[::20]  # every ten seconds
     summary = {"soak_minutes": minutes, "sessions": sessions, "drawings": drawn,
                "failures": failures, "page_exceptions": exceptions,
-               "messages": sorted(set(messages))[:20],
+               "messages": sorted(set(messages))[:20], "load_average_per_round": load,
                "rss_mb_first_5_min_max": max((m for t, m in curve if t < 300), default=None),
                "rss_mb_last_5_min_max": max((m for t, m in curve if t > curve[-1][0] - 300),
                                             default=None),
@@ -418,6 +457,8 @@ def main(argv=None) -> None:
     parser.add_argument("--spread-seconds", type=float, default=Pace.spread_seconds)
     parser.add_argument("--stroke-seconds", type=float, default=Pace.stroke_seconds)
     parser.add_argument("--watch-seconds", type=float, default=Pace.watch_seconds)
+    parser.add_argument("--visitors-per-browser", type=int, default=5,
+                        help="visitors (contexts) per Chromium process")
     parser.add_argument("--browsers-nice", type=int, default=10,
                         help="niceness of the browsers (and this driver); the server keeps 0. "
                              "In a class the browsers run on the students' machines, so here "
@@ -436,17 +477,20 @@ def main(argv=None) -> None:
         warm_up = asyncio.run(_warm_up(server, args.seed, timeout_ms))
         print(json.dumps(warm_up), file=sys.stderr, flush=True)
         for sessions in args.sessions:
-            result = {"machine": _machine(), "date": stamp, "browsers_nice": args.browsers_nice,
+            result = {"machine": _machine(), "date": stamp, "commit": _commit(),
+                      "browsers_nice": args.browsers_nice,
                       **warm_up,
                       **asyncio.run(_run_sessions(server, sessions, args.drawings, args.seed,
-                                                  timeout_ms, pace))}
+                                                  timeout_ms, pace,
+                                                  args.visitors_per_browser,
+                                                  args.out / f"failures_{sessions}"))}
             print(json.dumps(result), flush=True)
             name = f"load_{sessions}x{args.drawings}{'_burst' if args.burst else ''}.json"
             (args.out / name).write_text(json.dumps(result, indent=1))
         if args.soak_minutes > 0:
-            result = {"machine": _machine(), "date": stamp,
+            result = {"machine": _machine(), "date": stamp, "commit": _commit(),
                       **soak(server, args.soak_sessions, args.soak_minutes, args.seed + 1000,
-                             timeout_ms, args.out, pace)}
+                             timeout_ms, args.out, pace, args.visitors_per_browser)}
             (args.out / "soak.json").write_text(json.dumps(result, indent=1))
             print(json.dumps({k: v for k, v in result.items() if k != "memory_curve"}))
     finally:

@@ -73,12 +73,19 @@ def cmd_report(args):
     table = everything[everything["protocol"] == args.protocol]
     if table.empty and not settings:
         raise SystemExit(f"error: {args.results} holds no rows of protocol {args.protocol}")
+    from mic_core.experiments import learning_curve, paper_faithful
+    folder = Path(args.results).parent  # issue 15's curve and paper-faithful letters
+    curve = learning_curve.read_curve(folder / "learning_curve" / "curve.json")
+    paper = paper_faithful.read_summary(folder / "paper_faithful" / "summary.json")
     if args.json:  # issue 15: per setting, MIC against the nearest neighbours, paired
         result = reports.report_dict(table) if len(table) else {}
         print(json.dumps({**result, "settings": settings,
-                          "league": league.to_dict(orient="records")}))
+                          "league": league.to_dict(orient="records"),
+                          "targets": reports.targets(settings),
+                          "learning_curve": curve, "paper_faithful": paper}))
     else:
-        validated = reports.validated_markdown(settings, league)
+        validated = "\n\n".join(p for p in (reports.validated_markdown(settings, league),
+                                             reports.issue15_markdown(curve, paper)) if p)
         if not len(table):
             print(validated)
             return

@@ -462,8 +462,39 @@ def _method_rows(table, dataset, selection, method, protocol=VALIDATED) -> pd.Da
     return rows[rows["protocol"] == protocol]
 
 
+def _paired_entry(table, lookup, test_subset, choices, dataset, selection, protocol,
+                  n_resamples) -> dict | None:
+    mic_rows = _method_rows(table, dataset, selection, "mic", protocol)
+    if mic_rows.empty:
+        return None
+    mic = _outcomes(mic_rows, lookup, test_subset)
+    entry = {"dataset": dataset, "selection": selection, "protocol": protocol,
+             "chosen_on": "validation",
+             "seeds": sorted(int(s) for s in mic_rows["seed"]),
+             "n_test": sorted({int(n) for n in mic_rows["n_test"]}),
+             "accuracy": {"mic": float(mic_rows["accuracy"].mean())},
+             "choices": {c["system"]: c["chosen"] for c in choices
+                         if c["dataset"] == dataset and c["selection"] == selection and
+                         c.get("protocol", VALIDATED) == protocol}}
+    for method in BASELINES:
+        rows = _method_rows(table, dataset, selection, method, protocol)
+        rows = rows[rows["seed"].isin(mic_rows["seed"])]  # MIC's seeds: paired
+        if len(rows):
+            entry["accuracy"][method] = float(rows["accuracy"].mean())
+        if method in ("nn_mse", "nn_dtw"):
+            entry[f"mic_minus_{method}"] = _comparison(
+                mic, _outcomes(rows, lookup, test_subset), n_resamples)
+    uniform = _method_rows(table, dataset, selection, "mic_uniform_start", protocol)
+    if len(uniform):  # what the corner starts add (the same inversions, start 0 alone)
+        entry["accuracy"]["mic_uniform_start"] = float(uniform["accuracy"].mean())
+        entry["mic_minus_mic_uniform_start"] = _comparison(
+            mic, _outcomes(uniform, lookup, test_subset), n_resamples)
+    return entry
+
+
 def paired_settings(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
-                    choices=(), n_resamples: int = 10_000) -> list[dict]:
+                    choices=(), n_resamples: int = 10_000,
+                    full_test: dict | None = None) -> list[dict]:
     """One object per (dataset, selection) with rows of the protocol ``validated``: MIC −
     NN-MSE and MIC − NN-DTW in accuracy units, each {estimate, ci_low, ci_high, p_value,
     ...} from the per-sample predictions (``paired_statistics.compare_runs`` over the seeds
@@ -471,34 +502,34 @@ def paired_settings(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
 
     ``table``: results rows (any protocols); ``predictions``: the store's per-sample table;
     ``test_subset(dataset, n_test)`` -> (indices into the held-out samples, true classes),
-    or None where unknown; ``choices``: ``experiments.validated.read_choices()``."""
+    or None where unknown; ``choices``: ``experiments.validated.read_choices(protocol=
+    None)``. ``full_test``: data set -> the name of its protocol on the whole test set
+    (MNIST: all 10 000 images). Where that protocol's MIC rows cover every seed of the
+    ``validated`` ones, its object is the setting's (``test_set`` says which) and the
+    ``validated`` object goes under ``subset``; where they cover fewer seeds, the
+    ``validated`` object stays and the partial one goes under ``full_test_partial``."""
     lookup = _prediction_lookup(predictions)
     out = []
     for dataset, selection in SETTINGS:
-        mic_rows = _method_rows(table, dataset, selection, "mic")
-        if mic_rows.empty:
+        entry = _paired_entry(table, lookup, test_subset, choices, dataset, selection,
+                              VALIDATED, n_resamples)
+        full_name = (full_test or {}).get(dataset)
+        full = None if full_name is None else _paired_entry(
+            table, lookup, test_subset, choices, dataset, selection, full_name, n_resamples)
+        if full is not None:
+            full["test_set"] = f"all {max(full['n_test'])} held-out samples"
+        if entry is None and full is None:
             continue
-        mic = _outcomes(mic_rows, lookup, test_subset)
-        entry = {"dataset": dataset, "selection": selection, "protocol": VALIDATED,
-                 "chosen_on": "validation",
-                 "seeds": sorted(int(s) for s in mic_rows["seed"]),
-                 "n_test": sorted({int(n) for n in mic_rows["n_test"]}),
-                 "accuracy": {"mic": float(mic_rows["accuracy"].mean())},
-                 "choices": {c["system"]: c["chosen"] for c in choices
-                             if c["dataset"] == dataset and c["selection"] == selection}}
-        for method in BASELINES:
-            rows = _method_rows(table, dataset, selection, method)
-            rows = rows[rows["seed"].isin(mic_rows["seed"])]  # MIC's seeds: paired
-            if len(rows):
-                entry["accuracy"][method] = float(rows["accuracy"].mean())
-            if method in ("nn_mse", "nn_dtw"):
-                entry[f"mic_minus_{method}"] = _comparison(
-                    mic, _outcomes(rows, lookup, test_subset), n_resamples)
-        uniform = _method_rows(table, dataset, selection, "mic_uniform_start")
-        if len(uniform):  # what the corner starts add (the same inversions, start 0 alone)
-            entry["accuracy"]["mic_uniform_start"] = float(uniform["accuracy"].mean())
-            entry["mic_minus_mic_uniform_start"] = _comparison(
-                mic, _outcomes(uniform, lookup, test_subset), n_resamples)
+        if entry is not None:
+            entry["test_set"] = (f"all {max(entry['n_test'])} held-out samples" if
+                                 dataset != "mnist" else
+                                 f"a seeded {max(entry['n_test'])} of the held-out samples")
+        if full is not None and (entry is None or set(entry["seeds"]) <= set(full["seeds"])):
+            if entry is not None:
+                full["subset"] = entry
+            entry = full
+        elif full is not None:
+            entry["full_test_partial"] = full
         out.append(entry)
     return out
 
@@ -543,13 +574,33 @@ def _choice_text(choices: dict) -> str:
             f"start(s); {mic['rule']} rule")
 
 
-def paired_settings_table(settings: list[dict]) -> pd.DataFrame:
-    """``paired_settings`` as a readable table (one row per setting)."""
-    rows = []
+def _with_extras(settings: list[dict]):
+    """(object, its name) for every setting and the extra test set it carries.
+
+    >>> [n for _, n in _with_extras([{"dataset": "mnist", "selection": "random",
+    ...     "test_set": "all 10000", "subset": {"test_set": "a seeded 2000"}}])]
+    ['mnist, random', 'mnist, random (a seeded 2000: for reference)']
+    """
     for s in settings:
+        name = f"{s['dataset']}, {s['selection']}"
+        yield s, name
+        if "subset" in s:
+            yield s["subset"], f"{name} ({s['subset']['test_set']}: for reference)"
+        if "full_test_partial" in s:
+            extra = s["full_test_partial"]
+            yield extra, (f"{name} ({extra['test_set']}: PARTIAL, seeds "
+                          f"{', '.join(map(str, extra['seeds']))})")
+
+
+def paired_settings_table(settings: list[dict]) -> pd.DataFrame:
+    """``paired_settings`` as a readable table: one row per setting, and one more where a
+    setting carries another test set (its ``subset`` for reference, or a
+    ``full_test_partial`` run), named so."""
+    rows = []
+    for s, name in _with_extras(settings):
         v, acc = verdicts(s), s["accuracy"]
         rows.append({
-            "setting": f"{s['dataset']}, {s['selection']}",
+            "setting": name,
             "MIC's choices (on validation)": _choice_text(s.get("choices", {})),
             "seeds": len(s["seeds"]), "held-out samples": ", ".join(map(str, s["n_test"])),
             "MIC": f"{acc['mic']:.3f}",
@@ -611,6 +662,26 @@ def league_table(table: pd.DataFrame, predictions: pd.DataFrame, test_subset,
     return pd.DataFrame(out)
 
 
+def targets(settings: list[dict]) -> dict:
+    """Issue 15's targets from ``paired_settings``: MIC above NN-MSE with the interval above
+    zero in at least 3 of 4 settings, and on letters not significantly below NN-DTW.
+
+    >>> above = {"estimate": 0.01, "ci_low": 0.001, "ci_high": 0.02, "p_value": 0.01}
+    >>> below = {"estimate": -0.03, "ci_low": -0.05, "ci_high": -0.01, "p_value": 0.001}
+    >>> t = targets([{"dataset": "characters", "selection": "random",
+    ...               "mic_minus_nn_mse": above, "mic_minus_nn_dtw": below}])
+    >>> t["beats_nn_mse"], t["nn_mse_target_met"], t["letters_below_nn_dtw"]
+    (1, False, ['random'])
+    """
+    beats = [s for s in settings if verdicts(s)["beats_nn_mse"]]
+    letters = [s for s in settings if s["dataset"] == "characters"]
+    below = [s["selection"] for s in letters if verdicts(s)["below_nn_dtw"]]
+    return {"beats_nn_mse": len(beats), "settings": len(settings),
+            "nn_mse_target_met": len(beats) >= 3,
+            "letters": len(letters), "letters_below_nn_dtw": below,
+            "nn_dtw_target_met": bool(letters) and not below}
+
+
 def validated_markdown(settings: list[dict], league: pd.DataFrame | None = None) -> str:
     """The report's section on the validation-chosen protocol: the paired table and, per
     setting, the plain verdict."""
@@ -637,7 +708,91 @@ def validated_markdown(settings: list[dict], league: pd.DataFrame | None = None)
             verdict.append(f"- {name}: MIC is {'significantly below' if v['below_nn_dtw'] else 'not significantly below'}"
                            f" NN (DTW) ({_sentence(dtw)}; {seeds})")
     lines.append("\n".join(verdict))
+    goal = targets(settings)
+    lines.append(f"**Targets (issue 15).** MIC above NN (MSE) with the interval above zero in "
+                 f"{goal['beats_nn_mse']} of {goal['settings']} settings (target: at least 3 "
+                 f"of 4): {'MET' if goal['nn_mse_target_met'] else 'NOT MET'}. Letters "
+                 f"significantly below NN (DTW) in {len(goal['letters_below_nn_dtw'])} of "
+                 f"{goal['letters']} selections (target: none): "
+                 f"{'MET' if goal['nn_dtw_target_met'] else 'NOT MET'}.")
     if league is not None and len(league):
         lines += ["## The low-data league: every system on the same four types per class",
                   _markdown(league)]
     return "\n\n".join(lines)
+
+
+# --- issue 15: the learning curve and the paper-faithful letters ----------------------------
+
+def _accuracy(values: dict, key: str) -> str:
+    return f"{values[key]:.3f}" if key in values else "–"
+
+
+def learning_curve_table(curve: dict) -> pd.DataFrame:
+    """The points of ``experiments.learning_curve.summarise`` as a readable table: one row
+    per (setting, types per class).
+
+    >>> c = {"estimate": 0.01, "ci_low": 0.0, "ci_high": 0.02, "p_value": 0.5}
+    >>> learning_curve_table({"points": [{"dataset": "mnist", "selection": "clustered",
+    ...     "n_types": 8, "seeds": [42], "n_test": 2000, "accuracy": {"mic": 0.9},
+    ...     "mic_minus_nn_mse": c, "mic_minus_nn_dtw": c}]}).iloc[0]["MIC"]
+    '0.900'
+    """
+    rows = []
+    for p in curve.get("points", []):
+        rows.append({"setting": f"{p['dataset']}, {p['selection']}",
+                     "types per class": int(p["n_types"]),
+                     "seeds": ", ".join(str(s) for s in p["seeds"]),
+                     "held-out samples": int(p["n_test"]),
+                     "MIC": _accuracy(p["accuracy"], "mic"),
+                     "NN (MSE)": _accuracy(p["accuracy"], "nn_mse"),
+                     "NN (DTW)": _accuracy(p["accuracy"], "nn_dtw"),
+                     "MIC − NN (MSE), points (95 % interval), p":
+                         _points(p.get("mic_minus_nn_mse")),
+                     "MIC − NN (DTW), points (95 % interval), p":
+                         _points(p.get("mic_minus_nn_dtw"))})
+    return pd.DataFrame(rows)
+
+
+def paper_faithful_table(summary: dict) -> pd.DataFrame:
+    """``experiments.paper_faithful``'s summary as a readable table: one row per (split,
+    selection), MIC at each output noise against both nearest neighbours."""
+    rows = []
+    for s in summary.get("settings", []):
+        acc = s["accuracy"]
+        row = {"split": s["split"], "selection": s["selection"],
+               "seeds": ", ".join(str(x) for x in s["seeds"]), "test samples": str(s["n_test"]),
+               "NN (MSE)": _accuracy(acc, "nn_mse"), "NN (DTW)": _accuracy(acc, "nn_dtw")}
+        for noise in summary.get("noise_out", []):
+            mic = f"mic_out{noise:g}"
+            row[f"MIC (out {noise:g})"] = _accuracy(acc, mic)
+            for baseline, label in (("nn_mse", "NN (MSE)"), ("nn_dtw", "NN (DTW)")):
+                row[f"MIC (out {noise:g}) − {label}"] = _points(s.get(f"{mic}_minus_{baseline}"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def issue15_markdown(curve: dict | None, paper: dict | None) -> str:
+    """The report's sections on the learning curve and the paper-faithful letters (empty
+    where their JSON is missing)."""
+    parts = []
+    if curve and curve.get("points"):
+        parts += ["## Learning curve: 4, 8 and 16 types per class",
+                  "MIC with the settings chosen on validation for four types (not chosen "
+                  "again), the nearest neighbours on the same types; held-out samples of the "
+                  "validated protocol; four types: its own rows. "
+                  "`python -m mic_core.experiments.learning_curve`.",
+                  _markdown(learning_curve_table(curve))]
+    if paper and paper.get("settings"):
+        parts += ["## The paper's letters, faithfully: representation or leakage?",
+                  f"{LENGTH_NOTE} `python -m mic_core.experiments.paper_faithful`.",
+                  _markdown(paper_faithful_table(paper))]
+    return "\n\n".join(parts)
+
+
+LENGTH_NOTE = ("The paper's representation (velocities integrated as stored, padded to 205 "
+               "steps by holding the last position, one standardisation per axis) and its "
+               "inversion (input noise 0.1 fixed beforehand, output noise 1e-4 or 2e-4, the "
+               "uniform start, the lowest error wins); 'held-out': our split, everything "
+               "fitted on the 714 of the training pool, tested on the 715 held-out letters; "
+               "'leaky': the paper's protocol, standardisation and types from all 1 429 "
+               "labelled letters and every one of them a test sample.")

@@ -116,8 +116,9 @@ def train_experts(X: np.ndarray, y: np.ndarray, class_names, config: TrainConfig
 def train_on_types(types: np.ndarray, class_names, config: TrainConfig,
                    progress: Callable[[TrainProgress], None] | None = None,
                    progress_every: int = 50) -> ExpertSet:
-    """Train one expert per class on given ``types`` (E, 4, sz, d); see ``train_experts``."""
-    expert_config = ExpertConfig(n_types=4, hidden_size=config.hidden_size,
+    """Train one expert per class on given ``types`` (E, K, sz, d): K types per expert
+    (four in the protocol; the learning curve uses 8 and 16); see ``train_experts``."""
+    expert_config = ExpertConfig(n_types=types.shape[1], hidden_size=config.hidden_size,
                                  output_size=types.shape[3])
     E, K = len(class_names), expert_config.n_types
     rng = np.random.RandomState(config.seed)

@@ -46,3 +46,40 @@ def test_league_and_verdicts_from_your_own_runs(tmp_path, monkeypatch):
     assert "characters, random**: MIC beats the nearest neighbour (MSE) with the interval " \
            "above zero" in verdict
     assert "not significantly below the nearest neighbour (DTW)" in verdict
+    # one setting of four, beaten: the MSE target is not met; the letters' DTW target is
+    assert "interval above zero in 1 of 1 settings (target: at least 3 of 4) — NOT met" in verdict
+    assert "in 0 of 1 selections (target: none) — met" in verdict
+
+
+def test_learning_curve_and_paper_faithful_letters_from_their_json(tmp_path, monkeypatch):
+    import json
+
+    from mic_core.experiments import learning_curve, paper_faithful
+    monkeypatch.setenv("MIC_CACHE_DIR", str(tmp_path))
+    comparison = {"estimate": -0.02, "ci_low": -0.03, "ci_high": -0.01, "p_value": 0.001}
+    points = [{"dataset": "characters", "selection": "random", "n_types": k, "seeds": [42],
+               "n_test": 715, "accuracy": {"mic": a, "nn_mse": a - 0.01, "nn_dtw": a + 0.02},
+               "mic_minus_nn_mse": comparison, "mic_minus_nn_dtw": comparison}
+              for k, a in ((4, 0.9), (8, 0.925), (16, 0.95))]
+    (tmp_path / "curve").mkdir()
+    (tmp_path / "curve" / "curve.json").write_text(json.dumps({"points": points}))
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "summary.json").write_text(json.dumps({
+        "noise_out": [1e-4], "settings": [{
+            "split": "leaky", "selection": "random", "seeds": [42], "n_test": 1429,
+            "accuracy": {"nn_mse": 0.8, "nn_dtw": 0.9, "mic_out0.0001": 0.85},
+            "mic_out0.0001_minus_nn_mse": comparison,
+            "mic_out0.0001_minus_nn_dtw": comparison}]}))
+    monkeypatch.setattr(learning_curve, "FOLDER", tmp_path / "curve")
+    monkeypatch.setattr(paper_faithful, "FOLDER", tmp_path / "paper")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception, at.exception
+    titles = [h.value for h in at.subheader]
+    assert "Learning curve: 4, 8 and 16 types per class" in titles
+    assert "The paper's letters, faithfully: representation or leakage?" in titles
+    tables = [d.value for d in at.dataframe]
+    curve = next(t for t in tables if "types per class" in t.columns)
+    assert list(curve["MIC"]) == ["0.900", "0.925", "0.950"]
+    paper = next(t for t in tables if "MIC (out 0.0001)" in t.index)
+    assert paper.loc["MIC (out 0.0001) − NN (MSE)"].iloc[0] == "-2.0 (-3.0 to -1.0), p = 0.001"

@@ -107,3 +107,36 @@ def test_compete_with_both_shows_both_verdicts_for_a_drawing():
     at.session_state["contestants"] = "experts"
     at.run()
     assert not at.metric and any("The winner" in m.value for m in at.markdown)
+
+
+def test_compete_with_both_computes_the_single_generator_under_a_spinner(monkeypatch):
+    """Its first inversion of a drawing takes a while: the page says what it computes
+    (a spinner naming the code and the iterations) instead of leaving an empty area."""
+    import contextlib
+
+    import streamlit
+
+    import cached
+    active, seen = [], []
+    real_spinner, real_classification = streamlit.spinner, cached.single_classification
+
+    @contextlib.contextmanager
+    def spinner(text="", **kwargs):
+        active.append(text)
+        try:
+            with real_spinner(text, **kwargs):
+                yield
+        finally:
+            active.pop()
+
+    def classification(*args, **kwargs):
+        seen.append(list(active))
+        return real_classification(*args, **kwargs)
+    monkeypatch.setattr(streamlit, "spinner", spinner)
+    monkeypatch.setattr(cached, "single_classification", classification)
+    at = _compete("both", sample=7)
+    assert any(m.label == "Single generator: largest mass" for m in at.metric)
+    assert seen, "the single generator's classification was not called"
+    texts = seen[0]
+    assert any("class code" in t and "50 iterations" in t and "zero vector" in t
+               for t in texts), texts

@@ -107,6 +107,14 @@ def test_a_tiny_run_chooses_on_validation_resumes_and_merges(tmp_path):
     for row, stored in zip(table.itertuples(), predicted.itertuples()):
         correct = np.mean(np.array([int(c, 36) for c in stored.predictions]) == y)
         assert row.accuracy == pytest.approx(correct)  # predictions and accuracy agree
+    # a fresh machine with the committed results: only the new seed's test runs
+    fresh = tmp_path / "fresh"
+    assert run(fresh, None, ["characters"], ["random"], [42, 142, 242], TINY, ("mic",),
+               (results, choices)) == 1
+    ran = sorted(p.name for p in fresh.glob("*.json"))
+    assert ran == [f"choice-mic-{tag}.json", f"test-mic-{tag}-seed242.json"]
+    assert json.loads((fresh / f"choice-mic-{tag}.json").read_text())["chosen"] == \
+        choice["chosen"]
 
 
 def test_two_workers_share_the_units_without_repeating_one(tmp_path):
@@ -206,3 +214,77 @@ def test_the_apps_starts_are_the_ones_chosen_on_validation():
         "uniform+corners"
     assert chosen_starts("mnist", "clustered", 0.0, 0.0, "plain", choice)["starts"] == \
         "uniform"
+
+
+def _rows(protocol, seeds, predicted_by_method, y):
+    return [{"protocol": protocol, "dataset": "mnist", "selection": "random",
+             "noise_in": 0.0 if method == "mic" else None,
+             "noise_out": 0.0 if method == "mic" else None, "seed": seed, "method": method,
+             "accuracy": float(np.mean(predicted[:len(y)] == y)), "n_test": len(y),
+             "predictions": encode_predictions(predicted[:len(y)])}
+            for seed in seeds for method, predicted in predicted_by_method.items()]
+
+
+def test_mnist_on_every_test_image_becomes_the_setting_once_it_covers_every_seed(tmp_path):
+    """MIC right on all samples; NN-MSE wrong on the first three: on 10 samples (validated)
+    MIC − NN-MSE = 0.3, on all 30 samples (the full protocol) 0.1."""
+    y = np.arange(30) % 10
+    wrong = y.copy()
+    wrong[:3] = (y[:3] + 1) % 10
+    methods = {"mic": y, "nn_mse": wrong, "nn_dtw": y}
+    subset = lambda dataset, n: (np.arange(n), y[:n])  # noqa: E731
+    uniform = {"noise_in": 0.0, "noise_out": 0.0, "starts": "uniform", "rule": "plain"}
+    corners = {**uniform, "starts": "uniform+corners"}
+    choices = [{"protocol": "validated", "dataset": "mnist", "selection": "random",
+                "system": "mic", "chosen": uniform},
+               {"protocol": "full", "dataset": "mnist", "selection": "random",
+                "system": "mic", "chosen": corners}]
+    results = tmp_path / "experiments.csv"
+    append_results(_rows("validated", [42, 142], methods, y[:10]) +
+                   _rows("full", [42], methods, y), results)
+    table, predictions = read_results(results), read_predictions(results)
+
+    def settings():
+        return reports.paired_settings(table, predictions, subset, choices, 200,
+                                       {"mnist": "full"})
+    [partial] = settings()  # the full protocol has one seed of two: partial
+    assert partial["protocol"] == "validated" and partial["n_test"] == [10]
+    assert partial["mic_minus_nn_mse"]["estimate"] == pytest.approx(0.3)
+    assert partial["choices"]["mic"] == uniform
+    assert partial["full_test_partial"]["seeds"] == [42]
+    assert partial["full_test_partial"]["mic_minus_nn_mse"]["estimate"] == pytest.approx(0.1)
+    names = list(reports.paired_settings_table([partial])["setting"])
+    assert names == ["mnist, random", "mnist, random (all 30 held-out samples: PARTIAL, "
+                                      "seeds 42)"]
+    append_results(_rows("full", [142], methods, y), results)
+    table, predictions = read_results(results), read_predictions(results)
+    [full] = settings()
+    assert full["protocol"] == "full" and full["seeds"] == [42, 142]
+    assert full["test_set"] == "all 30 held-out samples"
+    assert full["mic_minus_nn_mse"]["estimate"] == pytest.approx(0.1)
+    assert full["choices"]["mic"] == corners
+    assert full["subset"]["mic_minus_nn_mse"]["estimate"] == pytest.approx(0.3)
+    assert reports.targets([full])["beats_nn_mse"] == int(
+        full["mic_minus_nn_mse"]["ci_low"] > 0)
+
+
+def test_merge_counts_a_unit_found_twice_once_and_names_each_choice_protocol(tmp_path):
+    row = {"protocol": "validated-1a2b", "dataset": "mnist", "selection": "random",
+           "noise_in": 0.0, "noise_out": 0.0, "seed": 42, "method": "mic", "accuracy": 0.5,
+           "n_test": 2, "predictions": "01"}
+    choice = {"dataset": "mnist", "selection": "random", "system": "mic",
+              "chosen": {"starts": "uniform"}}
+    for folder in ("part", "shared"):  # a worker's copy and the shared folder's
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "test-mic-validated-1a2b-mnist-random-seed42.json").write_text(
+            json.dumps({"rows": [row]}))
+        (tmp_path / folder / "choice-mic-validated-1a2b-mnist-random.json").write_text(
+            json.dumps(choice))
+    results, choices = tmp_path / "experiments.csv", tmp_path / "choices.json"
+    assert merge([tmp_path / "part", tmp_path / "shared"], results, choices) == \
+        {"rows": 1, "choices": 1}
+    assert len(read_results(results)) == 1
+    [stored] = json.loads(choices.read_text())["choices"]
+    assert stored["protocol"] == "validated-1a2b"
+    from mic_core.experiments.validated import read_choices
+    assert read_choices(choices) == [] and read_choices(choices, "validated-1a2b") == [stored]

@@ -97,6 +97,12 @@ class ValidatedProtocol:
         return f"validated-{digest.hexdigest()[:8]}"
 
 
+# MNIST on all 10 000 test images: the same protocol on the whole test set, under its own
+# name (``work --dataset mnist --test-limit 10000``); the report prefers it where it covers
+# every seed of the 2 000-image rows (``reports.paired_settings``)
+FULL_TEST = {"mnist": ValidatedProtocol(test_limit=10_000)}
+
+
 # --- the data: validation split and test samples ------------------------------------------
 
 def validation_indices(dataset, types: np.ndarray, limit: int | None = None) -> np.ndarray:
@@ -165,6 +171,21 @@ def mic_predictions(experts, X: np.ndarray, standardiser, iterations: int,
             out["uniform/free ends"].append(decide(uniform_record, FREE_ENDS,
                                                    standardiser).winners)
     return {name: np.concatenate(v) if v else np.zeros(0, int) for name, v in out.items()}
+
+
+def chosen_mic_predictions(experts, X: np.ndarray, standardiser, chosen: dict,
+                           iterations: int, chunk: int = 256):
+    """(MIC's predicted classes (N,) with the ``chosen`` starts and rule, the uniform
+    start's alone from the same inversions or None where only the uniform start was
+    chosen). ``chosen``: a choice of ``choose`` ({"starts", "rule", ...})."""
+    if chosen["starts"] == "uniform":
+        rule = FREE_ENDS if chosen["rule"] == "free ends" else PLAIN
+        config = InversionConfig(iterations=iterations)
+        return np.concatenate([
+            decide(invert(experts, X[i: i + chunk], config, record="final"), rule,
+                   standardiser).winners for i in range(0, len(X), chunk)]), None
+    both = mic_predictions(experts, X, standardiser, iterations, (chosen["rule"],), chunk)
+    return both[f"uniform+corners/{chosen['rule']}"], both[f"uniform/{chosen['rule']}"]
 
 
 def choose(scores: list[dict], keys=("noise_in", "noise_out", "starts", "rule")) -> dict:
@@ -359,13 +380,18 @@ class Queue:
 
 
 def work(queue: Queue, units: list, protocol: ValidatedProtocol, cache: Path,
-         poll: float = 2.0) -> int:
+         poll: float = 2.0, runners: dict | None = None) -> int:
     """Take and run ready units until none is left to take; returns how many this worker
-    ran. Waits while others hold units that the remaining ones need."""
+    ran. Waits while others hold units that the remaining ones need. ``runners``: unit kind
+    -> ``f(unit, queue, protocol, cache)`` returning the unit's JSON (default: this
+    protocol's; any object with ``name``, ``needs`` and ``kind`` is a unit)."""
+    runners = _RUN if runners is None else runners
     ran = 0
     by_name = {u.name: u for u in units}
 
     def blocked(name: str) -> bool:  # a unit it needs failed, or is itself blocked
+        if name not in by_name:  # needed but not planned: only its result can come
+            return not queue.done(name)
         return any(queue.failed(n) or blocked(n) for n in by_name[name].needs)
     while True:
         waiting = False
@@ -379,7 +405,7 @@ def work(queue: Queue, units: list, protocol: ValidatedProtocol, cache: Path,
                 continue
             start = time.perf_counter()
             try:
-                queue.save(unit.name, _RUN[unit.kind](unit, queue, protocol, cache))
+                queue.save(unit.name, runners[unit.kind](unit, queue, protocol, cache))
             except Exception as exc:  # noqa: BLE001 - record it; the others go on
                 import traceback
                 queue.fail(unit.name, traceback.format_exc())
@@ -465,18 +491,8 @@ def _run_test_mic(unit: Unit, queue, protocol, cache) -> dict:
     experts = load_or_train(dataset, _train_config(unit.dataset, unit.selection, unit.seed,
                                                    protocol, noise), cache)
     fit = time.perf_counter() - start
-    uniform = None
-    if chosen["starts"] == "uniform":
-        rule = FREE_ENDS if chosen["rule"] == "free ends" else PLAIN
-        config = InversionConfig(iterations=protocol.iterations)
-        predicted = np.concatenate([
-            decide(invert(experts, X[i: i + 256], config, record="final"), rule,
-                   dataset.standardiser).winners for i in range(0, len(X), 256)])
-    else:  # the same inversions give the uniform start's decision too (start 0)
-        both = mic_predictions(experts, X, dataset.standardiser, protocol.iterations,
-                               (chosen["rule"],))
-        predicted = both[f"uniform+corners/{chosen['rule']}"]
-        uniform = both[f"uniform/{chosen['rule']}"]
+    predicted, uniform = chosen_mic_predictions(experts, X, dataset.standardiser, chosen,
+                                                protocol.iterations)
     seconds = time.perf_counter() - start
     rows = [_row(protocol, dataset, unit.selection, unit.seed, "mic", y, predicted, seconds,
                  fit, noise, mean_error=None)]
@@ -537,41 +553,101 @@ _RUN = {"nn": _run_nn, "validate-mic": _run_validate_mic, "choice-mic": _run_cho
 
 def run(out: Path, shared: Path | None = None, datasets=DATASETS, selections=SELECTIONS,
         seeds=SEEDS, protocol: ValidatedProtocol = ValidatedProtocol(),
-        systems=("nn", "mic", "lstm")) -> int:
+        systems=("nn", "mic", "lstm"), committed: tuple | None = None) -> int:
     """One worker: run units of the plan until none is left (see ``work``). ``shared``:
-    the folder the workers of one machine share (default: ``out`` itself, one worker)."""
+    the folder the workers of one machine share (default: ``out`` itself, one worker).
+    ``committed``: (results table, choices JSON) whose units count as done
+    (``skip_committed``), so that a fresh machine carries on where the last one stopped."""
     shared = Path(shared or out)
     queue = Queue(shared, out)
     units = plan(datasets, selections, seeds, protocol, systems)
+    if committed is not None:
+        units = skip_committed(units, queue, protocol, *committed)
     return work(queue, units, protocol, shared / "cache")
+
+
+def skip_committed(units: list, queue: Queue, protocol: ValidatedProtocol,
+                   results: Path = RESULTS, choices: Path = CHOICES) -> list:
+    """The units still to run when the committed results count: a committed choice of
+    ``protocol`` is written into the queue's shared folder (its tests can start; its
+    validation units are not run), and a test unit whose rows are all in the results
+    table is left out."""
+    from mic_core.experiments.store import read_results
+    table = read_results(results)
+    table = table[table["protocol"] == protocol.name]
+    have = {(d, s, int(seed), m) for d, s, seed, m in
+            table[["dataset", "selection", "seed", "method"]].itertuples(index=False)}
+    chosen = {}
+    for c in read_choices(choices, protocol.name):
+        kind = "choice-mic" if c["system"] == "mic" else "validate-forward_lstm"
+        chosen[f"{kind}-{protocol.name}-{c['dataset']}-{c['selection']}"] = {
+            k: v for k, v in c.items() if k != "protocol"}
+    methods = {"nn": ("nn_mse", "nn_dtw"), "test-mic": ("mic",),
+               "test-lstm": ("forward_lstm",)}
+    keep = []
+    for unit in units:
+        if unit.name in chosen:
+            if not queue.done(unit.name):
+                queue.save(unit.name, chosen[unit.name])
+            continue
+        if unit.kind == "validate-mic" and \
+                f"choice-mic-{protocol.name}-{unit.dataset}-{unit.selection}" in chosen:
+            continue
+        if unit.kind in methods and all((unit.dataset, unit.selection, unit.seed, m) in have
+                                        for m in methods[unit.kind]):
+            continue
+        keep.append(unit)
+    return keep
 
 
 def merge(outs, results: Path = RESULTS, choices: Path = CHOICES) -> dict:
     """Put every test row found in the output directories ``outs`` into the results table
-    (through the store) and every choice into the JSON ``choices``; returns what it did."""
-    rows, chosen = [], []
+    (through the store) and every choice into the JSON ``choices`` (each with the name of
+    its protocol); returns what it did. A unit found in several folders (a worker's copy
+    and the shared folder's) counts once."""
+    units = {}
     for out in outs:
         for path in sorted(Path(out).glob("*.json")):
-            if path.name.startswith("test-"):
-                rows += json.loads(path.read_text())["rows"]
-            elif path.name.startswith(("choice-", "validate-forward_lstm-")):
-                chosen.append(json.loads(path.read_text()))
+            if path.name.startswith(("test-", "choice-", "validate-forward_lstm-")):
+                units[path.name] = path
+    rows, chosen = [], []
+    for name, path in sorted(units.items()):
+        unit = json.loads(path.read_text())
+        if name.startswith("test-"):
+            rows += unit["rows"]
+        else:
+            chosen.append({"protocol": choice_protocol(name, unit), **unit})
     if rows:
         append_results(rows, results)
     if chosen:
         choices = Path(choices)
         choices.parent.mkdir(parents=True, exist_ok=True)
-        chosen.sort(key=lambda c: (c["dataset"], c["selection"], c["system"]))
+        chosen.sort(key=lambda c: (c["protocol"], c["dataset"], c["selection"], c["system"]))
         choices.write_text(json.dumps({"protocol": "validated", "choices": chosen}, indent=1))
     return {"rows": len(rows), "choices": len(chosen)}
 
 
-def read_choices(path: Path = CHOICES) -> list[dict]:
-    """The committed choices (empty if there are none)."""
+def choice_protocol(file_name: str, unit: dict) -> str:
+    """The protocol in the file name of a choice unit.
+
+    >>> choice_protocol("choice-mic-validated-1a2b-mnist-random.json",
+    ...                 {"dataset": "mnist", "selection": "random"})
+    'validated-1a2b'
+    """
+    stem = file_name.removesuffix(".json")
+    for prefix in ("choice-mic-", "validate-forward_lstm-"):
+        stem = stem.removeprefix(prefix)
+    return stem.removesuffix(f"-{unit['dataset']}-{unit['selection']}")
+
+
+def read_choices(path: Path = CHOICES, protocol: str | None = "validated") -> list[dict]:
+    """The committed choices of ``protocol`` (every protocol's if None; a choice without a
+    protocol name is the ``validated`` protocol's); empty if there are none."""
     path = Path(path)
     if not path.exists():
         return []
-    return json.loads(path.read_text())["choices"]
+    return [c for c in json.loads(path.read_text())["choices"]
+            if protocol is None or c.get("protocol", "validated") == protocol]
 
 
 def chosen_starts(dataset: str, selection: str, noise_in: float, noise_out: float,
@@ -642,8 +718,9 @@ def report_parts(table, results: Path = RESULTS, test_subset=held_out_subset,
     from mic_core import reports
     from mic_core.experiments.store import read_predictions
     predictions = read_predictions(results)
-    choices = read_choices(Path(results).parent / "validated" / "choices.json")
-    settings = reports.paired_settings(table, predictions, test_subset, choices, n_resamples)
+    choices = read_choices(Path(results).parent / "validated" / "choices.json", None)
+    settings = reports.paired_settings(table, predictions, test_subset, choices, n_resamples,
+                                       {d: p.name for d, p in FULL_TEST.items()})
     league = reports.league_table(table, predictions, test_subset)
     return settings, league
 
@@ -666,6 +743,9 @@ def main(argv=None) -> None:
     p.add_argument("--validation-limit", type=int, default=None)
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--choice-seeds", nargs="+", type=int, default=[42])
+    p.add_argument("--skip-committed", action="store_true",
+                   help="count the committed choices (results/validated/choices.json) and "
+                        "test rows (results/experiments.csv) as done")
     p = commands.add_parser("merge", help="test rows into the results table, choices to JSON")
     p.add_argument("outs", nargs="+", type=Path)
     p.add_argument("--results", type=Path, default=RESULTS)
@@ -683,7 +763,7 @@ def main(argv=None) -> None:
                                  test_limit=args.test_limit,
                                  choice_seeds=tuple(args.choice_seeds))
     ran = run(args.out, args.shared, args.dataset, args.selection, args.seeds, protocol,
-              tuple(args.systems))
+              tuple(args.systems), (RESULTS, CHOICES) if args.skip_committed else None)
     _log(f"worker {os.getpid()} done: {ran} units")
 
 

@@ -18,7 +18,9 @@ MIC's, with every sample's prediction beside them, so a rerun skips what is done
 ``python -m mic_core.single.experiments --dataset characters --seeds 42 --noise-in 0.1``.
 On another machine: ``--results OUT/experiments.csv --cache-dir OUT/cache --known
 results/experiments.csv --deadline EPOCH`` (skip cells the repository has, never start a
-training that would end after the deadline); ``--merge OUT...`` adds such rows here.
+training that would end after the deadline); ``--merge OUT... --machine LABEL=DESCRIPTION``
+adds such rows here and notes their machine in ``results/single/machines.json`` (a row
+without an entry ran here), so the report names the machine beside their seconds.
 """
 from __future__ import annotations
 
@@ -150,9 +152,65 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     return rows
 
 
-def merge(folders, results: Path = RESULTS) -> int:
+HERE = "here"  # the label of rows that ran on the repository's own machine
+
+
+def machines_path(results: Path = RESULTS) -> Path:
+    """Where the machine of each single-generator row is kept (``results/single/``)."""
+    return Path(results).parent / "single" / "machines.json"
+
+
+def _row_id(key: tuple) -> str:
+    return "|".join(key)
+
+
+def read_machines(path: Path) -> dict:
+    """``{"machines": {label: description}, "rows": {row id: label}}`` (empty parts if the
+    file is missing); a row without an entry ran on this machine (``HERE``)."""
+    try:
+        found = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        found = {}
+    return {"machines": dict(found.get("machines", {})), "rows": dict(found.get("rows", {}))}
+
+
+def record_machine(rows, label: str = HERE, description: str | None = None,
+                   path: Path = machines_path()) -> None:
+    """Note that ``rows`` (dicts with the key columns) ran on the machine ``label``
+    (described by ``description``); ``HERE`` removes their entries (a rerun here)."""
+    from filelock import FileLock
+    from mic_core.persistence import atomic_write
+    path = Path(path)
+    with FileLock(str(path) + ".lock"):
+        found = read_machines(path)
+        if label != HERE and description:
+            found["machines"][label] = description
+        for row in rows:
+            row_id = _row_id(_key(*(row.get(k) for k in KEY[1:])))
+            if label == HERE:
+                found["rows"].pop(row_id, None)
+            else:
+                found["rows"][row_id] = label
+        if not found["rows"] and not path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        found["rows"] = dict(sorted(found["rows"].items()))
+        text = json.dumps(found, indent=1) + "\n"
+        atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def machine_labels(table, path: Path) -> list[str]:
+    """The machine label of every row of ``table`` (``HERE`` where none is recorded)."""
+    rows = read_machines(path)["rows"]
+    return [rows.get(_row_id(_key(*values[1:])), HERE)
+            for values in table[list(KEY)].itertuples(index=False)]
+
+
+def merge(folders, results: Path = RESULTS, machine: tuple[str, str] | None = None) -> int:
     """Add the rows (and per-sample predictions) of ``folder/experiments.csv`` for every
-    folder to ``results``; returns how many rows were added."""
+    folder to ``results``; returns how many rows were added. ``machine``: (label,
+    description) of the machine that ran them, kept in ``machines_path(results)`` so that
+    the report names it beside their seconds."""
     added = 0
     for folder in folders:
         path = Path(folder) / "experiments.csv"
@@ -170,6 +228,8 @@ def merge(folders, results: Path = RESULTS) -> int:
                 row["predictions"] = by_key[key]
             rows.append(row)
         append_results(rows, results)
+        if machine is not None:
+            record_machine(rows, *machine, path=machines_path(results))
         added += len(rows)
     return added
 
@@ -208,6 +268,12 @@ def retire(dataset: str, code: str, capacity: str, reason: str, results: Path = 
     return removed
 
 
+def _write_here(rows, results: Path) -> None:
+    """Add rows made on this machine (a rerun here replaces another machine's row)."""
+    append_results(rows, results)
+    record_machine(rows, HERE, path=machines_path(results))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.single.experiments",
                                      description="The single generator's cells of the grid "
@@ -236,19 +302,27 @@ def main(argv=None) -> None:
                         help="test samples (a quick check; the protocol's rows use all)")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="FOLDER",
                         help="add FOLDER/experiments.csv's rows to --results instead")
+    parser.add_argument("--machine", default=None, metavar="LABEL=DESCRIPTION",
+                        help="with --merge: the machine that ran the merged rows (e.g. "
+                             "'xeon16=Intel Xeon, 16 CPUs, AVX-512, torch 2.11')")
     parser.add_argument("--report", action="store_true",
-                        help="print the comparison with MIC and the nearest neighbours "
-                             "(markdown) instead of running")
+                        help="print the grid's coverage and the comparison with MIC and the "
+                             "nearest neighbours (markdown) instead of running")
     args = parser.parse_args(argv)
-    if args.report:
-        frame = comparison_table(read_results(args.results))
-        print("| " + " | ".join(frame.columns) + " |")
-        print("|" + "---|" * len(frame.columns))
-        for values in frame.itertuples(index=False):
-            print("| " + " | ".join(str(v) for v in values) + " |")
+    if args.report:  # the grid's coverage, then the comparison
+        table = read_results(args.results)
+        print(_markdown_table(coverage_table(table)) + "\n")
+        print(_markdown_table(comparison_table(table, machines_path(args.results))))
         return
     if args.merge:
-        print(f"added {merge(args.merge, args.results)} rows to {args.results}")
+        machine = None
+        if args.machine:
+            label, _, description = args.machine.partition("=")
+            if not label.strip() or not description.strip() or label.strip() == HERE:
+                parser.error(f"--machine needs LABEL=DESCRIPTION with a label other than "
+                             f"{HERE!r}, got {args.machine!r}")
+            machine = (label.strip(), description.strip())
+        print(f"added {merge(args.merge, args.results, machine)} rows to {args.results}")
         return
     import numba
     import torch
@@ -284,7 +358,7 @@ def main(argv=None) -> None:
                                 rows = run_cell(dataset, selection, seed, noise_in, code,
                                                 args.cache_dir, log, capacity, args.defaults,
                                                 args.deadline,
-                                                write=lambda r: append_results(r, args.results),
+                                                write=lambda r: _write_here(r, args.results),
                                                 limit=args.limit)
                             except OutOfTime as exc:
                                 log(f"skipped {what}: {exc}")
@@ -300,12 +374,31 @@ SHOWN = ("mic", "single_class", "single_class_corners", "single_type", "single_t
          "single_type_params_corners", "nn_mse", "nn_dtw")
 
 
-def comparison_table(table):
+FAMILIES = (("class", "cells"), ("type", "cells"), ("class", "parameters"),
+            ("type", "parameters"))
+
+
+def _seconds(chosen, labels) -> tuple[str, str]:
+    """Mean training and classifying seconds of ``chosen`` rows, per machine label
+    ("314.6 here ×2; 95.0 xeon16 ×3"; a plain "314.6" where the labels are empty)."""
+    import pandas as pd
+    frame = pd.DataFrame({"fit": chosen["fit_seconds"].to_numpy(dtype=float),
+                          "classify": (chosen["seconds"] - chosen["fit_seconds"])
+                          .to_numpy(dtype=float), "machine": labels})
+    groups = list(frame.groupby("machine", sort=True))
+    if len(groups) == 1 and not groups[0][0]:
+        return (f"{groups[0][1]['fit'].mean():.1f}", f"{groups[0][1]['classify'].mean():.1f}")
+    return tuple("; ".join(f"{g[what].mean():.1f} {m} ×{len(g)}" for m, g in groups)
+                 for what in ("fit", "classify"))
+
+
+def comparison_table(table, machines: Path | None = None):
     """One row per (dataset, selection, input noise, method) where the single generator has
     results: accuracy mean and std over seeds, the seeds, the mean training and classifying
-    seconds, the mean paired difference to MIC (points, over the seeds both have) and in
-    how many of those seeds the method beats MIC. The nearest neighbours have no training
-    noise: their row repeats under each noise.
+    seconds (per machine, ``machines``: the file of ``record_machine``; the experts' and the
+    neighbours' rows as the table has them), the mean paired difference to MIC (points,
+    over the seeds both have) and in how many of those seeds the method beats MIC. The
+    nearest neighbours have no training noise: their row repeats under each noise.
 
     Returns a pandas DataFrame (empty if the table holds no single-generator rows).
     """
@@ -330,40 +423,134 @@ def comparison_table(table):
             wins = int((accuracy[paired] > mic[paired]).sum())
             difference = 100 * float((accuracy[paired] - mic[paired]).mean()) \
                 if len(paired) else float("nan")
+            labels = machine_labels(chosen, machines) \
+                if machines is not None and method.startswith("single_") else [""] * len(chosen)
+            train_s, classify_s = _seconds(chosen, labels)
             out.append({"dataset": dataset, "selection": selection, "noise_in": noise_in,
                         "method": method, "accuracy": round(float(accuracy.mean()), 4),
                         "std": round(float(accuracy.std(ddof=0)), 4), "seeds": len(accuracy),
-                        "train_s": round(float(chosen["fit_seconds"].mean()), 1),
-                        "classify_s": round(float((chosen["seconds"] -
-                                                   chosen["fit_seconds"]).mean()), 1),
+                        "train_s": train_s, "classify_s": classify_s,
                         "vs_mic_points": "" if method == "mic" or not len(paired)
                         else f"{difference:+.1f}",
                         "beats_mic": "" if method == "mic" else f"{wins} of {len(paired)}"})
     return pd.DataFrame(out)
 
 
-def report_section(table) -> list[str]:
-    """The single generator's part of ``python -m mic_core report`` (markdown paragraphs;
-    none if the table holds no single-generator rows)."""
-    frame = comparison_table(table)
-    if frame.empty:
-        return []
+def coverage_table(table):
+    """Which cells of the issue's grid have rows: per (dataset, selection, input noise) and
+    family (code, capacity), the seeds whose two rules (mass and corners) are both there,
+    e.g. "3 (42, 142, 242)", or "–"; every cell of the grid is listed, done or not.
+
+    Returns a pandas DataFrame.
+    """
+    import pandas as pd
+    from mic_core.type_selection import SELECTIONS as ALL_SELECTIONS
+    rows = table[table["protocol"] == PROTOCOL]
+    out = []
+    for dataset in DATASETS:
+        for selection in ALL_SELECTIONS:
+            for noise_in in NOISE_IN:
+                setting = rows[(rows["dataset"] == dataset) & (rows["selection"] == selection)
+                               & (rows["noise_in"] == noise_in) & (rows["noise_out"] == 0)]
+                entry = {"dataset": dataset, "selection": selection, "noise_in": noise_in}
+                for code, capacity in FAMILIES:
+                    seeds = None
+                    for method in methods(code, capacity):
+                        found = {int(x) for x in setting[setting["method"] == method]["seed"]}
+                        seeds = found if seeds is None else seeds & found
+                    name = methods(code, capacity)[0]
+                    entry[name] = f"{len(seeds)} ({', '.join(map(str, sorted(seeds)))})" \
+                        if seeds else "–"
+                out.append(entry)
+    return pd.DataFrame(out)
+
+
+def paired_with_mic(table, predictions, test_subset, n_resamples: int = 2000):
+    """Each single-generator method against MIC on the same held-out samples and seeds:
+    MIC's rows of the ``validated`` protocol (its every choice made on validation; the
+    only MIC rows with per-sample predictions) against the method's rows of the same
+    (dataset, selection) that have predictions, whatever the input noise. Per method:
+    {estimate, ci_low, ci_high, p_value, runs, ...} in accuracy units
+    (``paired_statistics.compare_runs``), or None where they share no seed.
+
+    Returns a pandas DataFrame (dataset, selection, noise_in, method, seeds, versus MIC).
+    """
+    import pandas as pd
+    from mic_core.reports import _comparison, _outcomes, _prediction_lookup
+    lookup = _prediction_lookup(predictions)
+    single = table[(table["protocol"] == PROTOCOL) &
+                   table["method"].astype(str).str.startswith("single_")]
+    out = []
+    cells = single[["dataset", "selection", "noise_in", "method"]].drop_duplicates()
+    for dataset, selection, noise_in, method in cells.sort_values(
+            ["dataset", "selection", "noise_in", "method"]).itertuples(index=False):
+        mic_rows = table[(table["protocol"] == "validated") & (table["method"] == "mic") &
+                         (table["dataset"] == dataset) & (table["selection"] == selection)]
+        mine = single[(single["dataset"] == dataset) & (single["selection"] == selection) &
+                      (single["noise_in"] == noise_in) & (single["method"] == method)]
+        a, b = _outcomes(mine, lookup, test_subset), _outcomes(mic_rows, lookup, test_subset)
+        shared = sorted(set(a) & set(b))
+        result = _comparison(a, b, n_resamples) if shared else None
+        out.append({"dataset": dataset, "selection": selection, "noise_in": noise_in,
+                    "method": method, "seeds": ", ".join(map(str, shared)) or "–",
+                    "result": result})
+    return pd.DataFrame(out)
+
+
+def _markdown_table(frame) -> str:
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(str(v) for v in values) + " |"
               for values in frame.itertuples(index=False)]
-    return ["## One generator for all classes (issue 11) beside MIC",
-            "single_class / single_type: one LSTM for all classes with a class / type code "
-            "(as many cells as all experts together), inverted from the zero vector (50 "
-            "iterations), the largest class mass wins; *_corners: the class whose corner code "
-            "reconstructs best; *_params: as many weights as all experts together. MIC: its "
-            "paper rule at the same input noise, output noise 0. vs_mic_points: mean paired "
-            "difference to MIC over the seeds both ran; beats_mic: in how many of them it is "
-            "higher. Training length chosen on a validation split of the training pool for "
-            "the 200-cell generators (results/single/validation-*.json; learning rate 0.01 "
-            "throughout); the *_params generators: 1000 steps, not validated. train_s / "
-            "classify_s: mean "
-            "seconds of the machine that ran the cell (README, issue 11 section).",
-            "\n".join(lines)]
+    return "\n".join(lines)
+
+
+def report_section(table, results: Path = RESULTS) -> list[str]:
+    """The single generator's part of ``python -m mic_core report`` (markdown paragraphs;
+    none if the table holds no single-generator rows). ``results``: the table file whose
+    machines (``machines_path``), per-sample predictions and MIC rows of the ``validated``
+    protocol the per-sample comparison uses."""
+    frame = comparison_table(table, machines_path(results))
+    if frame.empty:
+        return []
+    machines = read_machines(machines_path(results))["machines"]
+    where = [f"{HERE}: the repository's shared 2-core machine (AMD EPYC, AVX-512, one "
+             f"thread, loaded by the session's other jobs)"]
+    where += [f"{label}: {text}" for label, text in sorted(machines.items())]
+    parts = ["## One generator for all classes (issue 11) beside MIC",
+             "single_class / single_type: one LSTM for all classes with a class / type code "
+             "(as many cells as all experts together), inverted from the zero vector (50 "
+             "iterations), the largest class mass wins; *_corners: the class whose corner "
+             "code reconstructs best; *_params: as many weights as all experts together. "
+             "MIC: its paper rule at the same input noise, output noise 0. vs_mic_points: "
+             "mean paired difference to MIC over the seeds both ran; beats_mic: in how many "
+             "of them it is higher. Training length chosen on a validation split of the "
+             "training pool for the 200-cell generators (results/single/validation-*.json; "
+             "learning rate 0.01 throughout); the *_params generators: 1000 steps, not "
+             "validated. train_s / classify_s: mean seconds per machine that ran the rows "
+             "(" + "; ".join(where) + "); MIC's and the neighbours' as their rows have them.",
+             "Coverage of the grid (seeds with both rules' rows; the issue asks for five "
+             "seeds in every cell):", _markdown_table(coverage_table(table)),
+             _markdown_table(frame)]
+    try:
+        from mic_core.experiments import read_results as read
+        from mic_core.experiments.store import read_predictions
+        from mic_core.experiments.validated import held_out_subset
+        everything = read(results)
+        paired = paired_with_mic(everything, read_predictions(results), held_out_subset)
+    except (OSError, ValueError):
+        paired = None
+    if paired is not None and len(paired):
+        from mic_core.reports import _points
+        paired = paired.assign(**{"method − MIC (validated), points (95 % interval), p":
+                                  [_points(r) for r in paired.pop("result")]})
+        parts += ["Per sample, paired with MIC on the same held-out samples and seeds: MIC's "
+                  "rows of the `validated` protocol (the only MIC rows with per-sample "
+                  "predictions; its noise chosen on validation, so it may differ from the "
+                  "generator's), against the generator's rows that have per-sample "
+                  "predictions (the earliest rows have none). Interval: bootstrap over "
+                  "samples; p: exact sign-flip test over the seeds (McNemar with one).",
+                  _markdown_table(paired)]
+    return parts
 
 
 if __name__ == "__main__":

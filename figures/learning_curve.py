@@ -1,0 +1,36 @@
+"""Plotly figure of the learning curve (issue 15): accuracy against types per class for MIC
+and the nearest neighbours, one panel per setting (no Streamlit here)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from figures.arena import LEADER, OTHER, TRUE
+
+LINES = (("mic", "MIC", LEADER, "solid"), ("nn_mse", "NN (MSE)", OTHER, "dash"),
+         ("nn_dtw", "NN (DTW)", TRUE, "dot"))
+
+
+def learning_curve_figure(points: list[dict], height: int = 300) -> go.Figure:
+    """``points`` of ``experiments.learning_curve.summarise``: one panel per (dataset,
+    selection), x = types per class (4, 8, 16 on a log axis), y = mean accuracy over seeds."""
+    settings = list(dict.fromkeys((p["dataset"], p["selection"]) for p in points))
+    fig = make_subplots(rows=1, cols=max(len(settings), 1), shared_yaxes=False,
+                        subplot_titles=[f"{d}, {s}" for d, s in settings])
+    for column, setting in enumerate(settings, start=1):
+        mine = sorted((p for p in points if (p["dataset"], p["selection"]) == setting),
+                      key=lambda p: p["n_types"])
+        for method, label, colour, dash in LINES:
+            fig.add_trace(go.Scatter(
+                x=[p["n_types"] for p in mine], y=[p["accuracy"].get(method) for p in mine],
+                name=label, legendgroup=method, showlegend=column == 1,
+                mode="lines+markers", line=dict(color=colour, dash=dash),
+                customdata=[", ".join(str(s) for s in p["seeds"]) for p in mine],
+                hovertemplate=f"{label}: %{{y:.3f}} with %{{x}} types<br>seeds %{{customdata}}"
+                              "<extra></extra>"), row=1, col=column)
+        fig.update_xaxes(type="log", tickvals=[4, 8, 16], title_text="types per class",
+                         row=1, col=column)
+    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
