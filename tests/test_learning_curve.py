@@ -52,6 +52,12 @@ def test_curve_points_pair_the_methods_by_hand():
                           n_types=(8, 16), n_resamples=200)
     assert len(points) == 1
     point = points[0]
+    # a point with seed 42 alone: every point of the curve then keeps to seed 42
+    for method in ("mic", "nn_mse", "nn_dtw"):
+        outcomes["characters", "random", 4, method, 42] = ones
+    short = curve_points(outcomes, settings=[("characters", "random")], seeds=(42, 142),
+                         n_types=(4, 8), n_resamples=200)
+    assert [(p["n_types"], p["seeds"]) for p in short] == [(4, [42]), (8, [42])]
     assert point["seeds"] == [42, 142] and point["n_test"] == 3
     assert point["accuracy"]["mic"] == pytest.approx(5 / 6)
     assert point["accuracy"]["nn_mse"] == pytest.approx(4 / 6)

@@ -169,16 +169,20 @@ def _unit_outcomes(folders) -> dict:
 
 def curve_points(outcomes: dict, settings=SETTINGS, seeds=SEEDS,
                  n_types=(4, *N_TYPES), n_resamples: int = 10_000) -> list[dict]:
-    """Per (dataset, selection, number of types): the seeds of ``seeds`` that have all
-    three methods, each method's mean accuracy over them, and MIC − NN-MSE, MIC − NN-DTW
-    (``compare_runs``: estimate, 95 % interval, p-value). ``outcomes``: (dataset,
+    """Per (dataset, selection, number of types): each method's mean accuracy, and MIC −
+    NN-MSE, MIC − NN-DTW (``compare_runs``: estimate, 95 % interval, p-value), over the
+    seeds of ``seeds`` that have all three methods at every number of types of the setting
+    that has any (so that a curve's points share their seeds). ``outcomes``: (dataset,
     selection, n_types, method, seed) -> correct (bool per held-out sample)."""
     from mic_core.paired_statistics import compare_runs
     points = []
     for dataset, selection in settings:
+        complete = {k: {s for s in seeds if all((dataset, selection, k, m, s) in outcomes
+                                                for m in METHODS)} for k in n_types}
+        shared = set.intersection(*(v for v in complete.values() if v)) if any(
+            complete.values()) else set()
         for k in n_types:
-            have = [s for s in seeds
-                    if all((dataset, selection, k, m, s) in outcomes for m in METHODS)]
+            have = [s for s in seeds if s in shared and s in complete[k]]
             if not have:
                 continue
             correct = {m: np.array([outcomes[dataset, selection, k, m, s] for s in have])
