@@ -7,8 +7,11 @@ Session-state keys, mirrored in the URL query string so that a link reproduces t
 ``expert`` (the selected expert's index), ``iteration`` (the playback position: 0..50 the
 inversion's iterations, 51 the decision), ``sample_class`` (the held-out class filter),
 ``present`` (presentation mode, 0/1), ``fps`` (playback speed), ``loop`` (0/1),
-``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base) and
-``drawing`` (Compete's drawn target, ``mic_core.drawing.target_to_link``; empty: none).
+``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base),
+``drawing`` (Compete's drawn target, ``mic_core.drawing.target_to_link``; empty: none),
+``starts`` (the inversion's starts, ``mic_core.inversion.STARTS``; empty: as chosen on
+validation for the experts' setting, ``inversion_config``) and ``optimiser`` (adam|
+exponentiated).
 
 Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
 across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
@@ -21,10 +24,11 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from mic_core import (DataConfig, Dataset, ExpertSet, InversionRecord, TrainConfig,
-                      default_train_config, invert, load_dataset, load_or_train)
+from mic_core import (DataConfig, Dataset, ExpertSet, InversionConfig, InversionRecord,
+                      TrainConfig, default_train_config, invert, load_dataset, load_or_train)
 from mic_core.classify import Classification, classify, default_rule
 from mic_core.fit_quality import FitThresholds, load_or_measure_thresholds
+from mic_core.inversion import OPTIMISERS, STARTS
 from mic_core.persistence import default_cache_dir, file_name, find_experts
 from mic_core.serving import (ServingLimits, TrainingQueue, TrainingRefused, expert_training,
                               mark_used, remove_stale_temporaries)
@@ -56,7 +60,7 @@ route_through_app()
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
             "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
-            "expert_set": "", "drawing": ""}
+            "expert_set": "", "drawing": "", "starts": "", "optimiser": "adam"}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
 
@@ -87,6 +91,10 @@ def init_state() -> None:
         state["dataset"] = "characters"
     state["fps"] = int(min(10, max(1, int(state["fps"]))))
     state["present"], state["loop"] = int(bool(state["present"])), int(bool(state["loop"]))
+    if state["starts"] not in ("",) + STARTS:
+        state["starts"] = ""
+    if state["optimiser"] not in OPTIMISERS:
+        state["optimiser"] = "adam"
 
 
 def sync_url() -> None:
@@ -170,19 +178,40 @@ def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRec
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def classification(name: str, train: TrainConfig, target: np.ndarray) -> Classification:
+def classification(name: str, train: TrainConfig, target: np.ndarray,
+                   inversion: InversionConfig = InversionConfig()) -> Classification:
     """The full classification record of one target (T, D) (Streamlit keys the cache by
     the array's contents): the data set's decision rule (``default_rule``: free ends for
-    letters, plain for MNIST)."""
-    return classify(_experts(name, train), target[None], rule=default_rule(name),
+    letters, plain for MNIST), inverted by ``inversion``."""
+    return classify(_experts(name, train), target[None], inversion, rule=default_rule(name),
                     standardiser=dataset(name).standardiser, record="full")
 
 
 @st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
                    max_entries=16)
-def fit_thresholds(name: str, train: TrainConfig) -> FitThresholds:
-    """The winners' error distribution of these experts (shipped, cached or measured)."""
-    return load_or_measure_thresholds(dataset(name), _experts(name, train), train)
+def fit_thresholds(name: str, train: TrainConfig,
+                   inversion: InversionConfig = InversionConfig()) -> FitThresholds:
+    """The winners' error distribution of these experts inverted by ``inversion``
+    (shipped, cached or measured)."""
+    return load_or_measure_thresholds(dataset(name), _experts(name, train), train,
+                                      inversion=inversion)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def validated_starts(name: str, train: TrainConfig) -> dict:
+    """The starts chosen on validation for experts of this configuration, decided by the
+    data set's rule (``mic_core.experiments.validated.chosen_starts``)."""
+    from mic_core.experiments.validated import chosen_starts
+    return chosen_starts(name, train.selection, train.noise_in, train.noise_out,
+                         default_rule(name).name)
+
+
+def inversion_config(name: str, train: TrainConfig) -> InversionConfig:
+    """The inversion of the state's ``starts`` (empty: as chosen on validation for these
+    experts, ``validated_starts``) and ``optimiser`` (at its default step size)."""
+    s = st.session_state
+    starts = s["starts"] or validated_starts(name, train)["starts"]
+    return InversionConfig.with_options(starts, s["optimiser"])
 
 
 def target_key(target: np.ndarray) -> str:
@@ -266,12 +295,13 @@ def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def set_classification(name: str, set_key: str, target: np.ndarray) -> Classification:
+def set_classification(name: str, set_key: str, target: np.ndarray,
+                       inversion: InversionConfig = InversionConfig()) -> Classification:
     """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
     set_name, version = set_key.rsplit(":", 1)
     return classify(_named_set(name, set_name, int(version)).experts, target[None],
-                    rule=default_rule(name), standardiser=dataset(name).standardiser,
-                    record="full")
+                    inversion, rule=default_rule(name),
+                    standardiser=dataset(name).standardiser, record="full")
 
 # --- network inversion (issue 13) ----------------------------------------------------------
 

@@ -126,7 +126,8 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     verdict(columns[1], "Single generator: class corners", by_corners)
     if with_experts:
         cached.experts_ui(data.name, cached.train_config())  # trained through the queue
-        mic = cached.classification(data.name, cached.train_config(), target)
+        mic = cached.classification(data.name, cached.train_config(), target,
+                                    cached.inversion_config(data.name, cached.train_config()))
         verdict(columns[2], "Experts (MIC)", int(mic.winners[0]))
     projected = "projected onto the simplex" if inversion.projection == "simplex" \
         else "unprojected"

@@ -80,6 +80,36 @@ def expert_set_ui() -> None:
         named_set_ui()
 
 
+STARTS_WORDS = {"uniform": "the uniform vector only",
+                "uniform+corners": "the uniform vector and each type's corner"}
+OPTIMISER_WORDS = {"adam": "Adam-like step", "exponentiated": "exponentiated gradient"}
+
+
+def inversion_ui(validated: dict) -> None:
+    """Sidebar: how every expert searches its input vector (the state keys ``starts`` and
+    ``optimiser`` of ``cached``); ``validated``: the starts chosen on validation for these
+    experts (``cached.validated_starts``), the default."""
+    chosen = validated["starts"]
+    scores = validated.get("validation_accuracy", {})
+    basis = ", ".join(f"{'with corners' if '+' in s else 'uniform only'} {a:.3f}"
+                      for s, a in scores.items())
+    with st.sidebar:
+        st.header("Inversion")
+        st.radio("Starts", ["", "uniform", "uniform+corners"], key="starts",
+                 format_func=lambda s: f"as chosen on validation ({STARTS_WORDS[chosen]})"
+                 if not s else STARTS_WORDS[s],
+                 help="Each expert searches its input vector from the uniform vector, or also "
+                      "from each of its types' corners, and keeps the start that ends with "
+                      "the lowest error (issue 15). Validation accuracy of these experts' "
+                      f"setting: {basis or 'not validated'}.")
+        st.radio("Optimiser", ["adam", "exponentiated"], key="optimiser", horizontal=True,
+                 format_func=OPTIMISER_WORDS.get,
+                 help="The Adam-like step of the original code (chosen on validation, "
+                      "results/inversion_choices.json), or exponentiated gradient (mirror "
+                      "descent on the simplex; it cannot leave a corner, so a corner start "
+                      "stays where it began).")
+
+
 def named_set_ui() -> None:
     """Sidebar: a saved set of taught experts (Teach page) competes instead of the
     configuration above."""
@@ -103,14 +133,18 @@ def canvas_used(data) -> bool:
     return bool(st.session_state.get(f"_{CANVAS_KEY}_{data.name}_used"))
 
 
-def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | None:
+def drawing_ui(data, straightness_limit: float | None = None,
+               messages=None) -> np.ndarray | None:
     """The canvas; returns the target, or None after saying what to do (an empty drawing,
-    several strokes, or a drawing too small or too straight to be a character)."""
+    several strokes, or a drawing too small or too straight to be a character), below the
+    canvas or in the container ``messages`` (e.g. at the top of the page, where a screen
+    of 720 px still shows it)."""
     digits = data.name == "mnist"
     st.html(CANVAS_CSS)
     st.caption("Draw one digit, large." if digits else
                "Draw one lowercase letter (a b c d e g h l m n o p q r s u v w y z) in a "
-               "single stroke, as you would write it. Undo and clear are on the canvas toolbar.")
+               "single stroke, as you would write it: the direction counts. Undo and clear are on "
+               "the canvas toolbar.")
     result = st_canvas(stroke_width=18 if digits else 5, stroke_color="#222",
                        background_color="#ffffff", height=DIGIT_CANVAS if digits else LETTER_CANVAS,
                        width=DIGIT_CANVAS if digits else LETTER_CANVAS, drawing_mode="freedraw",
@@ -137,5 +171,7 @@ def drawing_ui(data, straightness_limit: float | None = None) -> np.ndarray | No
         return data.pen_trajectories_to_sequences([pen])[0]
     except DrawingError as exc:
         message = str(exc)
-        (st.info if "empty" in message else st.warning)(message[0].upper() + message[1:] + ".")
+        where = messages if messages is not None else st
+        (where.info if "empty" in message else where.warning)(message[0].upper() + message[1:]
+                                                              + ".")
         return None

@@ -46,18 +46,21 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
 
     import cached
     from figures import arena_html, arena_spec
+    from mic_core.inversion import InversionConfig
     results = {"cpu": _cpu(), "load_average_1min_before": os.getloadavg()[0]}
     for name in ("characters", "mnist"):
         data = cached.dataset(name)
         train = cached.default_train(name)
         experts = cached._experts(name, train)
+        # the page's default inversion: the starts chosen on validation, the Adam-like step
+        inversion = InversionConfig.with_options(cached.validated_starts(name, train)["starts"])
         inversions, pages, page_cpu, specs, sizes = [], [], [], [], []
         for i in samples:
             target = data.X_test[i]
             started = time.perf_counter()
-            cached.classification(name, train, target)  # the page will find it cached
+            cached.classification(name, train, target, inversion)  # the page finds it cached
             inversions.append(time.perf_counter() - started)
-            record = cached.classification(name, train, target)
+            record = cached.classification(name, train, target, inversion)
             started = time.perf_counter()
             scale = None if data.standardiser is None else tuple(data.standardiser.std)
             spec = arena_spec(record, 0, true_index=int(data.y_test[i]), token="t",
@@ -80,6 +83,7 @@ def main(samples=(5, 40, 120, 300, 500)) -> dict:
         html = arena_html(spec)
         results[name] = {
             "n_targets": len(samples), "n_experts": experts.n_experts,
+            "inversion": {"starts": inversion.starts, "optimiser": inversion.optimiser},
             "inversion_seconds": statistics.median(inversions),
             "page_seconds": statistics.median(pages), "page_seconds_all": pages,
             "page_cpu_seconds": statistics.median(page_cpu),

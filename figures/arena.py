@@ -118,18 +118,23 @@ def types_card_figure(types: np.ndarray, names, classes_per_row: int = 5,
         fig.update_yaxes(autorange="reversed")
     else:
         scale = 0.45 / max(np.abs(types).max(), 1e-9)
-        xs, ys = [], []
+        xs, ys, starts_x, starts_y = [], [], [], []
         for e in range(E):
             col, row = e % classes_per_row, e // classes_per_row
             for k in range(K):
                 x0, y0 = col * width + k + 0.5, -row * 1.35 - 0.6
                 xs += list(types[e, k, :, 0] * scale + x0) + [None]
                 ys += list(types[e, k, :, 1] * scale + y0) + [None]
+                starts_x.append(types[e, k, 0, 0] * scale + x0)
+                starts_y.append(types[e, k, 0, 1] * scale + y0)
             annotations.append(dict(x=col * width + 0.05, y=-row * 1.35 - 0.02,
                                     text=f"<b>{names[e]}</b>", showarrow=False,
                                     xanchor="left", yanchor="bottom"))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
                                  line=dict(color=TRUE, width=2)))
+        # where the pen starts: the experts learnt each letter in its writers' direction
+        fig.add_trace(go.Scatter(x=starts_x, y=starts_y, mode="markers", hoverinfo="skip",
+                                 marker=dict(color=LEADER, size=6), name="start"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_layout(height=height or 90 * rows + 20, showlegend=False, annotations=annotations,
@@ -239,15 +244,29 @@ def colour_key(presentation: bool = False, image: bool = False) -> str:
             f"{swatch(SELECTED, '□')} selected expert{drawing}")
 
 
+def start_corners(n_types: int) -> np.ndarray:
+    """(K, 2) where the restarts view puts each type's corner of the simplex: a regular
+    polygon (a square for four types: type 1 top left, then clockwise), so that mixture
+    weights w map to the point ``w @ start_corners(K)`` (the uniform vector: the centre).
+
+    >>> start_corners(4).round(3).tolist()
+    [[-0.707, 0.707], [0.707, 0.707], [0.707, -0.707], [-0.707, -0.707]]
+    """
+    angles = 3 * np.pi / 4 - 2 * np.pi * np.arange(n_types) / n_types
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
 @lru_cache(maxsize=32)
 def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: bool,
-                 n_types: int = 4) -> dict:
+                 n_types: int = 4, n_starts: int = 1) -> dict:
     """The player's plotly layout for E experts (cached: it depends on the shape only).
 
     Axes: x/y the race, x2/y2 the error heat map, x3/y3 the selected expert (square: pen
     paths keep their proportions, digit images their square pixels), x4/y4 its mixture
-    weights, x5/y5 every expert's reconstruction. Presentation mode keeps the race and the
-    selected expert, with figure text of ``PRESENTATION_FONT`` px.
+    weights, x5/y5 every expert's reconstruction. With several starts (``n_starts`` > 1)
+    x4/y4 shows the selected expert's starts' paths over the mixture weights (the simplex,
+    ``start_corners``) and x6/y6 each start's error by iteration. Presentation mode keeps
+    the race and the selected expert, with figure text of ``PRESENTATION_FONT`` px.
     """
     E, I = len(names), n_iterations
     font = PRESENTATION_FONT if presentation else NORMAL_FONT
@@ -308,12 +327,57 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
                       for e, n in enumerate(names)]
         layout["annotations"] += [
             _panel_title(0.67, top, font, "error heat map (bright: low)"),
-            _panel_title(0.32, 0.27, font, "its mixture weights"),
             _panel_title(0.67, 0.37, font, "every expert (click one)")] + labels
+        if n_starts > 1:
+            _restarts_layout(layout, titles, n_iterations, n_types, small)
+        else:
+            layout["annotations"].append(_panel_title(0.32, 0.27, font, "its mixture weights"))
     for axis in [k for k in layout if k[1:5] == "axis"]:  # each x axis on its own y axis
         other = ("y" if axis[0] == "x" else "x") + axis[5:]
         layout[axis]["anchor"] = other
     return {"layout": layout, "titles": titles}
+
+
+def _restarts_layout(layout: dict, titles: dict, n_iterations: int, n_types: int,
+                     small: int) -> None:
+    """Several starts: below the selected expert, its starts' paths over the simplex of
+    mixture weights (x4/y4, square, the types' corners labelled) and every start's error
+    by iteration (x6/y6, log scale; its range is the record's, set by ``arena_spec``)."""
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    layout["yaxis3"] = dict(layout["yaxis3"], domain=[0.46, 0.92])
+    layout["xaxis4"] = dict(hidden, domain=[0.32, 0.455], range=[-1.3, 1.3],
+                            constrain="domain")
+    layout["yaxis4"] = dict(hidden, domain=[0.02, 0.31], range=[-1.3, 1.3],
+                            scaleanchor="x4", scaleratio=1, constrain="domain")
+    layout["xaxis6"] = dict(domain=[0.485, 0.625], range=[0, n_iterations - 1],
+                            fixedrange=True, showgrid=False, zeroline=False, nticks=3,
+                            tickfont=dict(size=small - 1), ticks="outside", ticklen=2)
+    layout["yaxis6"] = dict(domain=[0.06, 0.31], type="log", fixedrange=True, nticks=3,
+                            side="right",
+                            showgrid=True, gridcolor="#eef1f4", zeroline=False,
+                            tickfont=dict(size=small - 1), exponentformat="power")
+    for k, (x, y) in enumerate(start_corners(n_types)):
+        layout["annotations"].append(dict(
+            x=x * 1.12, y=y * 1.12 + (0.1 if y > 0 else -0.1), xref="x4", yref="y4",
+            text=f"{k + 1}", showarrow=False, font=dict(size=small - 1, color="#6b7280")))
+    titles["starts"] = _panel_title(0.32, 0.335, small)
+
+
+def _starts_spec(record: InversionRecord, n: int) -> dict:
+    """Every start's path of target ``n`` for the restarts view: where its mixture weights
+    lie on the simplex (``start_corners``), its errors, and which start each expert kept."""
+    from mic_core.inversion import start_names
+    errors = np.maximum(record.start_errors[n].astype(np.float64), 1e-6)  # (E, S, I): on
+    #   the log axis, with the 6 decimals kept below
+    weights = record.start_mixture_weights[n].astype(np.float64)  # (E, S, I, K)
+    points = weights @ start_corners(weights.shape[-1])  # (E, S, I, 2)
+    log_errors = np.log10(errors)
+    names = start_names(errors.shape[1])
+    return dict(S=errors.shape[1], names=names, kept=record.start_index[n].tolist(),
+                xy=np.round(points, 4).tolist(), errors=np.round(errors, 6).tolist(),
+                weights=np.round(weights[:, :, -1], 3).tolist(),
+                corners=np.round(start_corners(weights.shape[-1]), 4).tolist(),
+                lo=float(log_errors.min()), hi=float(log_errors.max()))
 
 
 def _crop_words(crop) -> str:
@@ -332,8 +396,9 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     """Everything the arena player needs for target ``n`` of a classification record:
     the layout (``arena_layout``) and compact data (errors, mixture weights, quantised
     reconstructions, the deciding errors and, with free ends, the part of each final
-    reconstruction that was compared). Positions 0..I-1 are the inversion's iterations;
-    position I is the decision (the race ordered by the deciding errors).
+    reconstruction that was compared; with several starts, outside presentation mode,
+    ``starts``: every start's path, ``_starts_spec``). Positions 0..I-1 are the inversion's
+    iterations; position I is the decision (the race ordered by the deciding errors).
 
     ``scale``: the data set's per-axis standard deviations, so that the drawing and the
     reconstructions keep their true proportions (``true_shape``). ``reveal``: the page
@@ -349,7 +414,9 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     recon = true_shape(record.reconstructions[n], None if image else scale)
     winner = int(classification.winners[n])
     selected = winner if selected is None or not 0 <= selected < E else int(selected)
-    cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1])
+    several = record.start_errors is not None and not presentation  # the restarts view
+    cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1],
+                          record.start_errors.shape[2] if several else 1)
     log_errors = np.log10(np.maximum(errors, 1e-6))
     crops = getattr(classification, "deciding_crops", None)
     free_ends = classification.rule.name == "free ends" and not image
@@ -370,7 +437,12 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
         panel_titles=cached["titles"],
         config=dict(displayModeBar=False, responsive=True, doubleClick=False),
         style=dict(STYLE, font=PRESENTATION_FONT if presentation else NORMAL_FONT),
+        starts=_starts_spec(record, n) if several else None,
     )
+    if several:  # every start's errors on one log range
+        lo, hi = spec["starts"]["lo"], spec["starts"]["hi"]
+        spec["layout"] = dict(spec["layout"], yaxis6=dict(
+            spec["layout"]["yaxis6"], range=[lo - 0.15, hi + 0.15]))
     # the race: one log-scaled range for every position (bars keep their scale; room for text)
     both = np.concatenate([errors.ravel(), deciding])
     lo, hi = float(np.log10(max(both.min(), 1e-6))), float(np.log10(max(both.max(), 1e-6)))

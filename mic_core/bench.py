@@ -25,6 +25,14 @@ the kernel reports, e.g. AMD EPYC with AVX-512; ``blas_kernel``: OpenBLAS's choi
   arithmetic rate from ``flops_per_classification``; *_fraction_of_peak: their ratio;
 - train_seconds / train_type_mse: training all 20 character experts with the default
   configuration (type selection timed apart, as type_selection_seconds);
+- inversion_options: the cost of the inversion's options (issue 15) as ratios to the plain
+  inversion (one uniform start, the Adam-like step) measured in the same run, candidates
+  interleaved repeat by repeat: ``single_ms`` one letter as the Compete page asks for it
+  (full record, free ends) and ``batch_throughput`` (``sizes.options_batch`` letters, final
+  results only, plain rule), for starts uniform | uniform+corners x optimiser adam |
+  exponentiated (each at its default step size); ``*_ratio``: the option's time over the
+  plain one's (throughput: the plain one's over the option's), and
+  ``single_ms_within_100`` whether one letter stays within 100 ms with each option;
 - clean_accuracy / drawing_accuracy / drawing_trimmed_accuracy: the shipped default
   character experts on the held-out test set, on those samples rendered as canvas drawings,
   and on drawings without lead-in and lead-out strokes; with the free-ends decision rule
@@ -41,7 +49,7 @@ import numba
 import numpy as np
 import torch
 
-from mic_core.classify import FREE_ENDS, PLAIN
+from mic_core.classify import FREE_ENDS, PLAIN, classify
 from mic_core.data import DataConfig, load_dataset
 from mic_core.expert import ExpertConfig
 from mic_core.evaluation import drawn_test_set, evaluate, seeded_subset
@@ -187,11 +195,61 @@ def _versus_torch(name: str, experts, targets, config: InversionConfig, repeats:
                 np.mean(record.final_errors.argmin(axis=1) == torch_errors.argmin(axis=1)))}
 
 
-def run_bench(quick: bool = False, log=print) -> dict:
+INVERSION_OPTIONS = {name: InversionConfig.with_options(starts, optimiser) for name, starts,
+                     optimiser in (("plain", "uniform", "adam"),
+                                   ("corners", "uniform+corners", "adam"),
+                                   ("exponentiated", "uniform", "exponentiated"),
+                                   ("corners_exponentiated", "uniform+corners",
+                                    "exponentiated"))}
+
+
+def inversion_options_cost(experts, one: np.ndarray, batch: np.ndarray, standardiser,
+                           repeats: int, batch_repeats: int, log=print,
+                           rule=FREE_ENDS) -> dict:
+    """The cost of each of ``INVERSION_OPTIONS`` against the plain inversion, measured here,
+    candidates interleaved repeat by repeat (so that a change of the machine's load falls
+    on all of them): one target ``one`` (1, T, D) classified as the Compete page asks
+    (full record, ``rule``: free ends for letters) and ``batch`` (N, T, D) inverted for
+    final results only. Ratios: the option's time over the plain one's."""
+    names = list(INVERSION_OPTIONS)
+    for config in INVERSION_OPTIONS.values():  # warm-up (compiled kernels, first calls)
+        classify(experts, one, config, rule, standardiser, record="full")
+    single = {name: [] for name in names}
+    log(f"inversion options: one letter, {repeats} interleaved repeats")
+    for _ in range(repeats):
+        for name in names:
+            start = time.perf_counter()
+            classify(experts, one, INVERSION_OPTIONS[name], rule, standardiser,
+                     record="full")
+            single[name].append((time.perf_counter() - start) * 1000)
+    throughput = {name: [] for name in names}
+    for r in range(batch_repeats):
+        log(f"inversion options: {len(batch)} letters ({r + 1}/{batch_repeats})")
+        for name in names:
+            start = time.perf_counter()
+            invert(experts, batch, INVERSION_OPTIONS[name], record="final")
+            throughput[name].append(len(batch) / (time.perf_counter() - start))
+    single_ms = {name: statistics.median(v) for name, v in single.items()}
+    batch_rate = {name: statistics.median(v) for name, v in throughput.items()}
+    return {"configs": {name: {"starts": c.starts, "optimiser": c.optimiser,
+                               "step_size": c.step_size}
+                        for name, c in INVERSION_OPTIONS.items()},
+            "single_ms": single_ms, "single_ms_runs": single,
+            "single_ratio": {name: single_ms[name] / single_ms["plain"] for name in names},
+            "single_ms_within_100": {name: single_ms[name] <= 100.0 for name in names},
+            "batch_targets": len(batch), "batch_throughput": batch_rate,
+            "batch_throughput_runs": throughput,
+            "batch_ratio": {name: batch_rate["plain"] / batch_rate[name] for name in names}}
+
+
+def run_bench(quick: bool = False, log=print, only: str | None = None) -> dict:
+    """Every figure of the module docstring; ``only="options"``: the machine and
+    ``inversion_options`` alone."""
     sizes = {"single_repeats": 5 if quick else 21, "reference_targets": 1 if quick else 3,
              "batch": 64 if quick else 512, "mnist_batch": 128 if quick else 2048,
              "repeats": 1 if quick else 3, "sgemm_n": 1024 if quick else 2048,
-             "accuracy_limit": 200 if quick else None,
+             "accuracy_limit": 200 if quick else None, "options_batch": 32 if quick else 256,
+             "options_batch_repeats": 1 if quick else 3,
              "train_steps": 1500 if quick else default_train_config("characters").steps}
     threads = numba.get_num_threads()
     torch.set_num_threads(threads)  # the peer gets exactly the engine's threads
@@ -205,8 +263,15 @@ def run_bench(quick: bool = False, log=print) -> dict:
     log("warming up the compiled kernels")
     invert(experts, chars.X_test[:2], config)
 
-    log("single target latency")
     one = chars.X_test[:1]
+    log("the cost of the inversion's options")
+    result["inversion_options"] = inversion_options_cost(
+        experts, one, chars.X_test[np.arange(sizes["options_batch"]) % len(chars.X_test)],
+        chars.standardiser, sizes["single_repeats"], sizes["options_batch_repeats"], log)
+    if only == "options":
+        return result
+
+    log("single target latency")
     result["single_ms"] = _median_ms(lambda: invert(experts, one, config, record="full"),
                                      sizes["single_repeats"])
     targets = chars.X_test[: sizes["reference_targets"]]

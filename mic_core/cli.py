@@ -31,7 +31,8 @@ def _run_system(command: str, args) -> None:
 
 def cmd_bench(args):
     from mic_core.bench import run_bench
-    result = run_bench(quick=args.quick, log=lambda m: print(m, file=sys.stderr))
+    result = run_bench(quick=args.quick, log=lambda m: print(m, file=sys.stderr),
+                       only=args.only)
     print(json.dumps(result, indent=None if args.json else 2))
 
 
@@ -117,6 +118,8 @@ def build_parser(system_name: str = "mic") -> argparse.ArgumentParser:
     p = commands.add_parser("bench", help="speed and accuracy benchmark (JSON)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for CI")
     p.add_argument("--json", action="store_true", help="compact JSON")
+    p.add_argument("--only", choices=["options"], default=None,
+                   help="options: only the cost of the inversion's options (issue 15)")
     p.set_defaults(func=cmd_bench)
     from mic_core.experiments import METHODS, NOISE_IN, RESULTS, SEEDS, TEST_LIMIT
     p = commands.add_parser("experiments", help="run (or resume) the paper's experiment grid",

@@ -14,7 +14,8 @@ inverted: too small to read, or a straight line; its straightness threshold is m
 the data set's own letters (``straightness_threshold``).
 
 The thresholds of the shipped experts are stored in ``assets/fit/`` (written by
-``python -m mic_core.fit_quality``); other configurations measure them on demand.
+``python -m mic_core.fit_quality``), one file per inversion the app offers (several starts
+reach lower errors than one: other thresholds); other configurations measure them on demand.
 """
 from __future__ import annotations
 
@@ -128,6 +129,54 @@ def fit_quality(error: float, thresholds: FitThresholds, noun: str = "letter") -
                       f"The winner's reconstruction is {label}: {words}.")
 
 
+DIRECTION_CHECK_PERCENTILE = 75.0  # a winner that fits worse than this share of the data
+#   set's own letters: the drawing is also read the other way round (a clockwise "o" read as
+#   "s", the teacher test: nothing said that the direction of the pen counts)
+DIRECTION_GAIN = 0.5  # the other way round must bring the deciding error below this share
+
+
+def needs_direction_check(quality: FitQuality) -> bool:
+    """Whether a drawing fits loosely enough to read it the other way round too
+    (``direction_hint``)."""
+    return quality.percentile > DIRECTION_CHECK_PERCENTILE
+
+
+def direction_hint(forward, backward, thresholds: FitThresholds,
+                   noun: str = "letter") -> str | None:
+    """One sentence when a drawing reads clearly better drawn the other way round, else
+    None. ``forward``: the classification of the drawing; ``backward``: of the same drawing
+    reversed in time (its points in the opposite order); both of one target. The hint is
+    given when the reversed drawing's winner fits (below the no-fit threshold) and its
+    deciding error is at most ``DIRECTION_GAIN`` times the drawing's winner's.
+
+    >>> from types import SimpleNamespace as Record
+    >>> t = FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), {})
+    >>> drawn = Record(winners=[1], deciding_errors=np.array([[0.95, 0.9]]),
+    ...                class_names=("o", "s"))
+    >>> other = Record(winners=[0], deciding_errors=np.array([[0.1, 0.8]]),
+    ...                class_names=("o", "s"))
+    >>> direction_hint(drawn, other, t).split(" (")[0]
+    'Drawn the other way round, this reads as **o**, a close fit'
+    >>> direction_hint(drawn, drawn, t) is None
+    True
+    """
+    winner, other = int(forward.winners[0]), int(backward.winners[0])
+    error = float(forward.deciding_errors[0][winner])
+    reversed_error = float(backward.deciding_errors[0][other])
+    if not (np.isfinite(reversed_error) and reversed_error <= DIRECTION_GAIN * error):
+        return None
+    quality = fit_quality(reversed_error, thresholds, noun)
+    if not quality.fits:
+        return None
+    name, drawn = backward.class_names[other], forward.class_names[winner]
+    reading = f"this reads as **{name}**" if other != winner else \
+        f"this {drawn} fits much more closely"
+    return (f"Drawn the other way round, {reading}, {quality.label} (error "
+            f"{reversed_error:.3g} instead of {error:.3g}): the experts learnt each {noun} "
+            f"in the direction the data set's writers moved the pen. The reference card "
+            f"marks where each {noun} starts.")
+
+
 def straightness(pen_trajectory: np.ndarray) -> float:
     """How far a path is from a straight line: the smaller over the larger spread of its
     points along their two principal axes (0 for a straight line, 1 for a round blob)."""
@@ -180,33 +229,38 @@ def drawing_problem(pen_trajectory: np.ndarray | None, canvas_size: float,
     return None
 
 
-def _configuration(data_config, train_config, rule_name: str) -> dict:
+def _configuration(data_config, train_config, rule_name: str, inversion=None) -> dict:
+    """What the thresholds depend on: the experts, the decision rule and, where it is not
+    the engine's default (``InversionConfig()``: one uniform start, the Adam-like step), the
+    inversion (several starts or another optimiser reach lower errors: other thresholds)."""
+    from mic_core.inversion import InversionConfig
     from mic_core.persistence import configuration
-    return {**configuration(data_config, train_config), "rule": rule_name}
+    result = {**configuration(data_config, train_config), "rule": rule_name}
+    if inversion is not None and inversion != InversionConfig():
+        result["inversion"] = asdict(inversion)
+    return result
 
 
-def thresholds_file(data_config, train_config, rule_name: str) -> str:
+def thresholds_file(data_config, train_config, rule_name: str, inversion=None) -> str:
     """File name of the thresholds of one configuration (readable prefix + hash)."""
-    key = json.dumps(_configuration(data_config, train_config, rule_name), sort_keys=True)
+    key = json.dumps(_configuration(data_config, train_config, rule_name, inversion),
+                     sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"fit-{data_config.dataset}-{train_config.selection}-seed{train_config.seed}-" \
            f"{digest}.json"
 
 
-def _deciding_errors(expert_set, dataset, X) -> tuple[np.ndarray, str]:
-    """(n, E) deciding errors of X by the app's rule for the data set, and the rule's name."""
-    from mic_core import classify as decision
+def _deciding_errors(expert_set, dataset, X, inversion=None) -> tuple[np.ndarray, str]:
+    """(n, E) deciding errors of X by the app's rule for the data set (inverted by
+    ``inversion``, default the engine's), and the rule's name."""
+    from mic_core.classify import classify, default_rule
+    from mic_core.inversion import InversionConfig
     letters = dataset.standardiser is not None
-    if hasattr(decision, "classify"):  # the one classification record (issue 9)
-        rule = decision.default_rule(dataset.name)
-        result = decision.classify(expert_set, X, rule=rule,
-                                   standardiser=dataset.standardiser if letters else None,
-                                   record="final", batch_size=128)
-        return result.deciding_errors, rule.name
-    rule = decision.DecisionRule(free_ends=letters)
-    model = decision.MICClassifier.from_experts(expert_set, decision_rule=rule,
-                                                standardiser=dataset.standardiser)
-    return model.inversion_errors(X)[1], "free ends" if letters else "plain"
+    rule = default_rule(dataset.name)
+    result = classify(expert_set, X, inversion or InversionConfig(), rule=rule,
+                      standardiser=dataset.standardiser if letters else None,
+                      record="final", batch_size=128)
+    return result.deciding_errors, rule.name
 
 
 def held_out_samples(dataset, expert_set, limit: int = 1000, seed: int = 0) -> np.ndarray:
@@ -222,44 +276,51 @@ def held_out_samples(dataset, expert_set, limit: int = 1000, seed: int = 0) -> n
 
 
 def measure_thresholds(dataset, expert_set, train_config, limit: int = 1000,
-                       seed: int = 0) -> FitThresholds:
-    """Invert held-out training-pool samples (``held_out_samples``) and keep the
-    percentiles of their winners' deciding errors."""
+                       seed: int = 0, inversion=None) -> FitThresholds:
+    """Invert held-out training-pool samples (``held_out_samples``) by ``inversion``
+    (default: the engine's ``InversionConfig()``) and keep the percentiles of their
+    winners' deciding errors."""
     X = dataset.X_train[held_out_samples(dataset, expert_set, limit, seed)]
-    errors, rule_name = _deciding_errors(expert_set, dataset, X)
+    errors, rule_name = _deciding_errors(expert_set, dataset, X, inversion)
     straight = None
     if dataset.standardiser is not None:
         straight = straightness_threshold(dataset.standardiser.inverse(dataset.X_train))
     return FitThresholds.from_errors(errors.min(axis=1),
-                                     _configuration(dataset.config, train_config, rule_name),
+                                     _configuration(dataset.config, train_config, rule_name,
+                                                    inversion),
                                      straight)
 
 
 def load_or_measure_thresholds(dataset, expert_set, train_config, cache_dir=None,
-                               limit: int = 300) -> FitThresholds:
-    """The thresholds of these experts: shipped in ``assets/fit``, else cached, else
-    measured now on ``limit`` samples and cached (written atomically)."""
+                               limit: int = 300, inversion=None) -> FitThresholds:
+    """The thresholds of these experts inverted by ``inversion`` (default: the engine's):
+    shipped in ``assets/fit``, else cached, else measured now on ``limit`` samples and
+    cached (written atomically)."""
     from mic_core.persistence import atomic_write, default_cache_dir
     letters = dataset.standardiser is not None
     rule_name = "free ends" if letters else "plain"
-    name = thresholds_file(dataset.config, train_config, rule_name)
-    wanted = _configuration(dataset.config, train_config, rule_name)
+    name = thresholds_file(dataset.config, train_config, rule_name, inversion)
+    wanted = _configuration(dataset.config, train_config, rule_name, inversion)
     cached = Path(cache_dir or default_cache_dir()) / "fit" / name
     for path in (SHIPPED_THRESHOLDS / name, cached):
         try:
             return FitThresholds.from_json(path.read_text(), wanted)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    thresholds = measure_thresholds(dataset, expert_set, train_config, limit)
+    thresholds = measure_thresholds(dataset, expert_set, train_config, limit,
+                                    inversion=inversion)
     atomic_write(cached, lambda f: f.write(thresholds.to_json().encode()))
     return thresholds
 
 
 def main(argv=None) -> None:
-    """Measure and store the thresholds of the shipped experts in ``assets/fit/``."""
+    """Measure and store the thresholds of the shipped experts in ``assets/fit/``, for each
+    inversion the app offers (``--starts`` x ``--optimiser``, each optimiser at its default
+    step size)."""
     import argparse
 
     from mic_core.data import load_dataset
+    from mic_core.inversion import OPTIMISERS, STARTS, InversionConfig
     from mic_core.persistence import atomic_write, load_or_train
     from mic_core.training import default_train_config
     parser = argparse.ArgumentParser(prog="python -m mic_core.fit_quality",
@@ -267,21 +328,26 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", choices=["characters", "mnist"], nargs="+",
                         default=["characters", "mnist"])
     parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--starts", choices=STARTS, nargs="+", default=["uniform"])
+    parser.add_argument("--optimiser", choices=OPTIMISERS, nargs="+", default=["adam"])
     args = parser.parse_args(argv)
     for name in args.dataset:
         dataset = load_dataset(name)
         train = default_train_config(name)
-        thresholds = measure_thresholds(dataset, load_or_train(dataset, train), train,
-                                        args.limit)
-        path = SHIPPED_THRESHOLDS / thresholds_file(dataset.config, train,
-                                                    thresholds.configuration["rule"])
-        atomic_write(path, lambda f: f.write(thresholds.to_json().encode()))
-        print(json.dumps({"dataset": name, "file": str(path.name),
-                          "n_samples": thresholds.n_samples,
-                          "median": thresholds.percentiles[50],
-                          "no_fit": thresholds.no_fit,
-                          "straightness": thresholds.straightness}))
-
+        experts = load_or_train(dataset, train)
+        for starts in args.starts:
+            for optimiser in args.optimiser:
+                inversion = InversionConfig.with_options(starts, optimiser)
+                thresholds = measure_thresholds(dataset, experts, train, args.limit,
+                                                inversion=inversion)
+                path = SHIPPED_THRESHOLDS / thresholds_file(
+                    dataset.config, train, thresholds.configuration["rule"], inversion)
+                atomic_write(path, lambda f: f.write(thresholds.to_json().encode()))
+                print(json.dumps({"dataset": name, "starts": starts, "optimiser": optimiser,
+                                  "file": str(path.name), "n_samples": thresholds.n_samples,
+                                  "median": thresholds.percentiles[50],
+                                  "no_fit": thresholds.no_fit,
+                                  "straightness": thresholds.straightness}), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -14,15 +14,12 @@ from mic_core.classify import PLAIN, classify as classify_targets, default_rule
 from mic_core.data import DATASETS, DataConfig, load_dataset
 from mic_core.drawing import DrawingError, drawing_to_pen_trajectory
 from mic_core.evaluation import drawn_test_set, evaluate as evaluate_targets, seeded_subset
-from mic_core.inversion import OPTIMISERS, STARTS, InversionConfig
+from mic_core.inversion import OPTIMISERS, STARTS, STEP_SIZES, InversionConfig
 from mic_core.persistence import load_or_train
 from mic_core.systems import progress_bar, train_progress
 from mic_core.training import default_train_config, type_errors
 from mic_core.type_selection import SELECTIONS
 
-# each optimiser's default step size: adam's is today's; the exponentiated step's is the
-# best of 0.1, 0.3, 1 on the letters' validation split (benchmarks/inversion_choices.py)
-STEP_SIZES = {"adam": 0.05, "exponentiated": 1.0}
 
 
 def add_expert_options(parser) -> None:

@@ -15,8 +15,9 @@ import cached
 import single_ui
 from figures import arena_html, arena_spec, shapes_figure
 from mic_core.drawing import DrawingError, target_from_link, target_to_link
-from mic_core.fit_quality import fit_quality
-from widgets import arena_player, canvas_used, drawing_ui, expert_set_ui
+from mic_core.fit_quality import direction_hint, fit_quality, needs_direction_check
+from widgets import (OPTIMISER_WORDS, arena_player, canvas_used, drawing_ui, expert_set_ui,
+                     inversion_ui)
 
 ERROR_MEANING = ("**Error** is how far an expert's reconstruction is from the character: the "
                  "mean squared distance between them, point by point; lower is closer.")
@@ -66,11 +67,12 @@ def true_scale(data):
     return None if data.standardiser is None else tuple(map(float, data.standardiser.std))
 
 
-def draw_ui(data, straightness_limit) -> np.ndarray | None:
+def draw_ui(data, straightness_limit, messages) -> np.ndarray | None:
     """The canvas; before this session draws on it, the drawing of the link it came from
-    (the ``drawing`` state key), so that a link reproduces a drawn view too."""
+    (the ``drawing`` state key), so that a link reproduces a drawn view too. What is wrong
+    with a drawing is said in ``messages`` (a container at the top of the page)."""
     state = st.session_state
-    target = drawing_ui(data, straightness_limit)
+    target = drawing_ui(data, straightness_limit, messages=messages)
     if target is not None:
         state["drawing"] = target_to_link(target)
         return target
@@ -119,16 +121,27 @@ def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = Fa
     label = f"How each {noun} is written" if short else f"How the data set writes each {noun}"
     with st.popover(label, icon=":material/menu_book:", use_container_width=True):
         st.caption(f"Each expert learnt its {noun} from these four examples (its types). "
-                   "Upright print letters differ from this cursive data: draw them like this.")
+                   "Upright print letters differ from this cursive data: draw them like this"
+                   + (", starting at the dot (the direction counts)." if noun == "letter"
+                      else "."))
         st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names),
                                           scale),
                         key="reference_card", config={"displayModeBar": False,
                                                       "staticPlot": True})
 
 
-def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False) -> None:
+def inversion_words(inversion) -> str:
+    """An inversion record's starts and optimiser in a few words, for the verdict."""
+    n = 1 if inversion.start_errors is None else inversion.start_errors.shape[2]
+    starts = "uniform start" if n == 1 else f"{n} starts"
+    return f"{starts}, {OPTIMISER_WORDS[inversion.config.optimiser]}"
+
+
+def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False,
+               hint: str | None = None) -> None:
     """The verdict in words; ``hidden`` (presentation mode while the race plays): a
-    question instead, so that the class watches the race before it hears who won."""
+    question instead, so that the class watches the race before it hears who won.
+    ``hint``: that the drawing reads better the other way round (``direction_hint``)."""
     winner = int(record.winners[0])
     plain = int(np.argmin(record.reconstruction_errors[0]))
     size = "##" if present else "###"
@@ -141,6 +154,8 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
         st.markdown(f"{size} No expert fits")
         st.warning(quality.sentence + f" The closest would be **{names[winner]}**.",
                    icon=":material/help:")
+        if hint:
+            st.info(hint, icon=":material/swap_horiz:")
         return
     verdict = f"{size} The winner: **{names[winner]}**"
     if truth is not None:
@@ -149,14 +164,18 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
     st.markdown(verdict)
     if present:
         st.markdown(quality.sentence)
+        if hint:
+            st.info(hint, icon=":material/swap_horiz:")
         return
     note = "" if plain == winner else (
         f" Decided with free ends (a letter may leave out its connecting strokes); by the "
         f"plain reconstruction error, {names[plain]} would lead.")
     kind = "letters" if st.session_state["dataset"] == "characters" else "digits"
     st.caption(quality.sentence + note + f" Experts: {kind}, "
-               f"{st.session_state['selection']} types, seed {st.session_state['seed']} "
-               f"(sidebar, top left).")
+               f"{st.session_state['selection']}, seed {st.session_state['seed']}; "
+               f"{inversion_words(record.inversion)} (sidebar, top left).")
+    if hint:
+        st.info(hint, icon=":material/swap_horiz:")
 
 
 def new_target(token: str) -> bool:
@@ -183,6 +202,14 @@ def apply_report(report, token: str) -> None:
     state["iteration"] = int(report.get("position", state["iteration"]))
     state["fps"] = int(min(10, max(1, int(report.get("fps", state["fps"])))))
     state["loop"] = int(bool(report.get("loop", state["loop"])))
+
+
+def classification_of(name: str, train, set_key: str, inversion, target):
+    """The classification record of ``target`` by the competing experts (cached): the
+    configuration's (``train``) or the named set's (``set_key``)."""
+    target = np.ascontiguousarray(target, np.float32)
+    return (cached.set_classification(name, set_key, target, inversion) if set_key
+            else cached.classification(name, train, target, inversion))
 
 
 def _choose_expert() -> None:
@@ -225,13 +252,17 @@ state = st.session_state
 expert_set_ui()
 data = cached.dataset(state["dataset"])
 train = cached.train_config()
+inversion_ui(cached.validated_starts(data.name, train))
+inversion = cached.inversion_config(data.name, train)
 experts, set_key = cached.competing_experts_ui(data.name, train)
 experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the figure caches
-thresholds = cached.fit_thresholds(data.name, train)
+thresholds = cached.fit_thresholds(data.name, train, inversion)
 noun = "digit" if data.name == "mnist" else "letter"
 
 widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
 left, right = st.container(key="arena").columns(widths, gap="medium")
+notice = right.container()  # first on the right, at the top of the screen: what is wrong
+#   with a drawing, else the verdict (the player below it keeps its place: no reload)
 with left:
     source, present = header_ui()
     contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
@@ -239,7 +270,7 @@ with left:
     truth = None
     if source == "Draw":
         state["sample"] = -1
-        target = draw_ui(data, thresholds.straightness)
+        target = draw_ui(data, thresholds.straightness, notice)
         reference_card_ui(experts, experts_key, noun, true_scale(data), short=present)
     else:
         if state["sample"] < 0:
@@ -247,7 +278,6 @@ with left:
         target, truth = sample_ui(data)
 if target is None:
     with right:  # the player stays loaded between drawings: no reload per drawing
-        st.container()
         arena_player({"idle": True, "message": f"Draw a {noun} on the canvas: the experts' "
                       "race appears here." if source == "Draw" else ""})
     cached.sync_url()
@@ -258,13 +288,16 @@ if contestants == "single":  # the single generator alone
     cached.sync_url()
     st.stop()
 
-record = (cached.set_classification(data.name, set_key, np.ascontiguousarray(target, np.float32))
-          if set_key else cached.classification(data.name, train, target))
+record = classification_of(data.name, train, set_key, inversion, target)
 names = list(record.class_names)
 winner = int(record.winners[0])
 quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
-token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}".encode()
-                     ).hexdigest()[:16]
+hint = None  # a loose fit of a drawn letter: does it read better the other way round?
+if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
+    hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
+                                                     target[::-1]), thresholds, noun)
+token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}|{inversion}"
+                     .encode()).hexdigest()[:16]
 autoplay = new_target(token)
 apply_report(state.get("arena_player"), token)
 with left:
@@ -276,9 +309,9 @@ with right:
     # reports it); a link to the decision (iteration -1 or 51) shows it at once
     if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
         state["_revealed"] = token  # once seen, the verdict stays for this target
-    with st.container():  # first in the column, whatever the verdict holds: the player
+    with notice:  # first in the column, whatever the verdict holds: the player
         verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
-                   hidden=present and state.get("_revealed") != token)
+                   hidden=present and state.get("_revealed") != token, hint=hint)
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),

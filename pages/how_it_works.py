@@ -26,7 +26,9 @@ with st.expander("2 · To classify, every expert searches for its best mixture")
         "gradient steps on the reconstruction error (an Adam-like step; after each step the "
         "vector is projected back onto the simplex, so it stays a set of mixture weights). "
         "The record of each search — mixture weights, reconstruction and error at every "
-        "iteration — is what the Compete page plays back.")
+        "iteration — is what the Compete page plays back. A single start can get stuck; by "
+        "default (chosen on validation) every expert also starts from each of its four "
+        "types' corners, such as `(1, 0, 0, 0)`, and keeps the start that ends lowest.")
 
 with st.expander("3 · The expert that gets closest wins"):
     st.markdown(
@@ -47,7 +49,10 @@ with st.expander("4 · What the figures on Compete show"):
         "- **All reconstructions**: every expert's attempt over the drawing (grey).\n"
         "- **The selected expert**: its reconstruction, large, over the drawing, and its "
         "mixture weights over its four types; at the decision, the part of it that was "
-        "compared. Click any expert to select it; ← → step, space plays.")
+        "compared. Click any expert to select it; ← → step, space plays.\n"
+        "- **Its starts** (with restarts on): each start's path over the selected expert's "
+        "mixture weights (the corners of the square are its four types) and each start's "
+        "error; the start it keeps is drawn in orange.")
 
 st.caption("Method: Hobbhahn (2019), *Modular Inverse Classification using Generative Models*; "
            "ESANN 2020, *Sequence Classification using Ensembles of Recurrent Generative "

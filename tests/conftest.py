@@ -182,3 +182,32 @@ def open_page(browser):
     for watch in watches:
         if not watch.checked:
             watch.check()
+
+
+# --- drawing on the canvas with the mouse (shared by the browser tests) --------------------
+
+def letter_path(index: int, size: float = 220, offset: float = 40) -> tuple[np.ndarray, str]:
+    """Held-out letter ``index`` in canvas pixels (y down), fitted into
+    ``offset``..``offset + size`` px, about 60 points; and its class name."""
+    from mic_core.data import load_dataset
+    data = load_dataset("characters")
+    pen = data.test_pen_trajectories[index] * np.array([1.0, -1.0])
+    pen = pen - pen.min(axis=0)
+    pen = pen / pen.max() * size + offset
+    return pen[:: max(1, len(pen) // 60)], data.class_names[data.y_test[index]]
+
+
+def draw_letter(page, path, canvas=None, timeout: float = 90_000) -> float:
+    """Draw ``path`` (canvas pixels, (n, 2)) with the mouse in one stroke on ``canvas`` (a
+    locator; default the page's first drawing canvas, once it is there). Returns the time
+    (``time.perf_counter``) of the pen's release."""
+    canvas = canvas or page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=timeout)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + path[0][0], box["y"] + path[0][1])
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    released = time.perf_counter()
+    page.mouse.up()
+    return released

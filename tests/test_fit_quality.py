@@ -70,3 +70,80 @@ def test_drawing_problems():
     assert "too small" in drawing_problem(None, 280, ink=ink, noun="digit")
     ink[40:240, 120:140] = 1.0  # a "1": straight is fine for digits
     assert drawing_problem(None, 280, ink=ink, noun="digit") is None
+
+
+def test_thresholds_are_kept_per_inversion():
+    """Several starts reach lower errors than one: their thresholds are other thresholds.
+    The engine's default inversion keeps the file name it always had (the shipped files)."""
+    from mic_core.data import DataConfig
+    from mic_core.fit_quality import SHIPPED_THRESHOLDS, thresholds_file
+    from mic_core.inversion import InversionConfig
+    from mic_core.training import default_train_config
+    data, train = DataConfig(dataset="characters"), default_train_config("characters")
+    plain = thresholds_file(data, train, "free ends")
+    assert thresholds_file(data, train, "free ends", InversionConfig()) == plain
+    corners = thresholds_file(data, train, "free ends",
+                              InversionConfig.with_options("uniform+corners"))
+    assert corners != plain
+    assert (SHIPPED_THRESHOLDS / plain).exists()
+
+
+@pytest.mark.parametrize("dataset", ["characters", "mnist"])
+@pytest.mark.parametrize("starts,optimiser", [("uniform+corners", "adam"),
+                                              ("uniform", "exponentiated"),
+                                              ("uniform+corners", "exponentiated")])
+def test_every_inversion_the_app_offers_has_shipped_thresholds(dataset, starts, optimiser):
+    """No visitor waits for a measurement: the shipped experts' thresholds of each option
+    are in assets/fit, measured with that inversion (their configuration says so)."""
+    from mic_core.data import DataConfig
+    from mic_core.fit_quality import SHIPPED_THRESHOLDS, _configuration, thresholds_file
+    from mic_core.inversion import InversionConfig
+    from mic_core.training import default_train_config
+    data, train = DataConfig(dataset=dataset), default_train_config(dataset)
+    rule = "free ends" if dataset == "characters" else "plain"
+    inversion = InversionConfig.with_options(starts, optimiser)
+    text = (SHIPPED_THRESHOLDS / thresholds_file(data, train, rule, inversion)).read_text()
+    t = FitThresholds.from_json(text, _configuration(data, train, rule, inversion))
+    assert t.configuration["inversion"]["starts"] == starts
+    assert t.n_samples >= 300
+
+
+def test_the_other_direction_is_hinted_only_when_it_fits_clearly_better():
+    from types import SimpleNamespace as Record
+
+    from mic_core.fit_quality import direction_hint, needs_direction_check
+    t = FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), {})  # percentile p at p / 100
+
+    def record(errors):
+        errors = np.array([errors])
+        return Record(winners=errors.argmin(axis=1), deciding_errors=errors,
+                      class_names=("o", "s"))
+    drawn = record([0.9, 0.8])  # s wins, a loose fit (80th percentile)
+    assert needs_direction_check(fit_quality(0.8, t))
+    assert not needs_direction_check(fit_quality(0.5, t))
+    hint = direction_hint(drawn, record([0.3, 0.9]), t)
+    assert "this reads as **o**" in hint and "a close fit" in hint and "0.3" in hint
+    assert direction_hint(drawn, record([0.5, 0.9]), t) is None  # 0.5 > half of 0.8
+    assert "this s fits much more closely" in direction_hint(drawn, record([0.9, 0.2]), t)
+    worse = FitThresholds.from_errors(np.linspace(0.0, 0.1, 101), {})  # 0.3: no expert fits
+    assert direction_hint(drawn, record([0.3, 0.9]), worse) is None
+
+
+def test_thresholds_of_unshipped_experts_are_measured_with_the_inversion(tiny_experts):
+    """Experts without shipped thresholds (another seed or noise in the sidebar) have them
+    measured on demand: this crashed (``mic_core.classify`` the function, not the module).
+    Several starts never end worse than one, so their thresholds are no higher."""
+    from mic_core.data import DataConfig, Dataset
+    from mic_core.fit_quality import measure_thresholds
+    from mic_core.inversion import InversionConfig
+    from tests.conftest import TINY_TRAIN, synthetic_sequences
+    X, y = synthetic_sequences(seed=2)  # 24 samples the experts never saw
+    pool = Dataset(config=DataConfig(dataset="mnist"), class_names=("a", "b", "c"),
+                   X_train=X, y_train=y, X_test=X, y_test=y)  # mnist: the plain rule
+    one = measure_thresholds(pool, tiny_experts, TINY_TRAIN)
+    corners = InversionConfig.with_options("uniform+corners")
+    several = measure_thresholds(pool, tiny_experts, TINY_TRAIN, inversion=corners)
+    assert one.n_samples == several.n_samples == 24
+    assert "inversion" not in one.configuration
+    assert several.configuration["inversion"]["starts"] == "uniform+corners"
+    assert all(s <= o + 1e-6 for s, o in zip(several.percentiles, one.percentiles))

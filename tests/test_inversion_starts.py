@@ -145,3 +145,56 @@ def test_streamed_steps_show_the_best_start_so_far(tiny_experts, tiny_dataset):
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
         InversionConfig(**options)
+
+
+@pytest.mark.parametrize("optimiser,step_size", [("adam", 0.05), ("exponentiated", 3.0)])
+def test_every_starts_path_is_that_start_run_alone(optimiser, step_size):
+    """The record's per-start paths (what the Compete page animates) against an independent
+    reference: each start inverted on its own, with one start given as ``start`` (the
+    uniform-start code path), in float64."""
+    experts = random_experts(7)
+    targets = np.random.RandomState(8).randn(3, 12, 2)
+    several = InversionConfig(iterations=6, optimiser=optimiser, step_size=step_size,
+                              starts="uniform+corners")
+    record = invert(experts, targets, several, dtype=np.float64)
+    alone = InversionConfig(iterations=6, optimiser=optimiser, step_size=step_size)
+    for s, start in enumerate([None] + list(np.eye(4))):
+        one = invert(experts, targets, alone, start=start, dtype=np.float64)
+        np.testing.assert_allclose(record.start_errors[:, :, s], one.errors, rtol=1e-7,
+                                   atol=1e-10)
+        np.testing.assert_allclose(record.start_mixture_weights[:, :, s],
+                                   one.mixture_weights, atol=1e-8)
+        kept = record.start_index == s  # where this start was kept, the record is its path
+        np.testing.assert_allclose(record.reconstructions[kept], one.reconstructions[kept],
+                                   atol=1e-8)
+
+
+def test_options_at_their_default_step_size():
+    assert InversionConfig.with_options("uniform", "adam") == InversionConfig()
+    chosen = InversionConfig.with_options("uniform+corners", "exponentiated")
+    assert (chosen.starts, chosen.optimiser, chosen.step_size) == \
+        ("uniform+corners", "exponentiated", 1.0)
+    assert InversionConfig.with_options("uniform", "exponentiated", step_size=0.3).step_size \
+        == 0.3
+    with pytest.raises(ValueError, match="unknown optimiser"):
+        InversionConfig.with_options("uniform", "sgd")
+
+
+def test_the_bench_times_every_option_against_the_plain_inversion(tiny_experts, tiny_dataset):
+    from mic_core.bench import inversion_options_cost
+    X = tiny_dataset.X_test
+    cost = inversion_options_cost(tiny_experts, X[:1], X[:6], None, repeats=3,
+                                  batch_repeats=2, log=lambda m: None, rule=PLAIN)
+    names = ["plain", "corners", "exponentiated", "corners_exponentiated"]
+    assert list(cost["configs"]) == names
+    assert cost["configs"]["corners_exponentiated"] == {
+        "starts": "uniform+corners", "optimiser": "exponentiated", "step_size": 1.0}
+    for name in names:  # medians of the runs, and each ratio to the plain one's
+        runs = cost["single_ms_runs"][name]
+        assert len(runs) == 3 and cost["single_ms"][name] == sorted(runs)[1]
+        assert cost["single_ratio"][name] == pytest.approx(
+            cost["single_ms"][name] / cost["single_ms"]["plain"])
+        rates = cost["batch_throughput_runs"][name]
+        assert len(rates) == 2 and cost["batch_ratio"][name] == pytest.approx(
+            cost["batch_throughput"]["plain"] / cost["batch_throughput"][name])
+    assert cost["single_ratio"]["plain"] == 1.0 and cost["batch_targets"] == 6

@@ -650,6 +650,47 @@ def read_choices(path: Path = CHOICES, protocol: str | None = "validated") -> li
             if protocol is None or c.get("protocol", "validated") == protocol]
 
 
+def chosen_starts(dataset: str, selection: str, noise_in: float, noise_out: float,
+                  rule: str, choices: list[dict] | None = None) -> dict:
+    """The inversion's starts for experts of this setting decided by ``rule``, as chosen on
+    validation (the app's default): among the committed validation scores of MIC for
+    (``dataset``, ``selection``) at this noise setting and rule, the starts with the highest
+    mean accuracy over the choice seeds (ties: the uniform start, as ``choose``); where this
+    noise setting was not validated, the setting's own choice; "uniform" where nothing was.
+
+    Returns ``{"starts", "basis"}`` and, when chosen from scores, each candidate's
+    ``validation_accuracy`` (``{starts: accuracy}``) and ``n_validation``.
+
+    >>> scores = [{"noise_in": 0.1, "noise_out": 0.0, "rule": "plain", "starts": s,
+    ...            "accuracy": a, "seed": 42, "n_validation": 10}
+    ...           for s, a in (("uniform", 0.8), ("uniform+corners", 0.9))]
+    >>> choice = {"dataset": "mnist", "selection": "random", "system": "mic",
+    ...           "chosen": {"starts": "uniform"}, "scores": scores}
+    >>> chosen_starts("mnist", "random", 0.1, 0.0, "plain", [choice])["starts"]
+    'uniform+corners'
+    >>> chosen_starts("mnist", "random", 0.2, 0.0, "plain", [choice])["basis"]
+    'the setting'
+    """
+    choices = read_choices() if choices is None else choices
+    for choice in choices:
+        if (choice.get("dataset"), choice.get("selection"), choice.get("system")) != \
+                (dataset, selection, "mic"):
+            continue
+        scores = [s for s in choice.get("scores", [])
+                  if np.isclose(s["noise_in"], noise_in) and np.isclose(s["noise_out"], noise_out)
+                  and s["rule"] == rule and s["starts"] in STARTS]
+        if not scores:
+            return {"starts": choice["chosen"]["starts"], "basis": "the setting"}
+        scores.sort(key=lambda s: STARTS.index(s["starts"]))  # ties: the uniform start
+        best = choose(scores, keys=("starts",))
+        accuracy = {s: float(np.mean([r["accuracy"] for r in scores if r["starts"] == s]))
+                    for s in STARTS if any(r["starts"] == s for r in scores)}
+        return {"starts": best["starts"], "basis": "these experts' noise setting",
+                "validation_accuracy": accuracy,
+                "n_validation": int(scores[0].get("n_validation", 0))}
+    return {"starts": "uniform", "basis": "nothing validated"}
+
+
 @lru_cache(maxsize=4)
 def _held_out_labels(dataset: str) -> np.ndarray:
     return _dataset(dataset).y_test
