@@ -261,8 +261,9 @@ noun = "digit" if data.name == "mnist" else "letter"
 
 widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
 left, right = st.container(key="arena").columns(widths, gap="medium")
-notice = right.container()  # first on the right, at the top of the screen: what is wrong
-#   with a drawing, else the verdict (the player below it keeps its place: no reload)
+notice = right.empty()  # first on the right, at the top of the screen: what is wrong with
+#   a drawing, else the verdict (the player below it keeps its place: no reload); a
+#   placeholder, so that what it held goes at once when the single generator takes over
 with left:
     source, present = header_ui()
     contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
@@ -283,6 +284,7 @@ if target is None:
     cached.sync_url()
     st.stop()
 if contestants == "single":  # the single generator alone
+    notice.empty()
     with right:
         single_ui.compete_single_ui(data, target, truth, with_experts=False)
     cached.sync_url()
@@ -309,7 +311,7 @@ with right:
     # reports it); a link to the decision (iteration -1 or 51) shows it at once
     if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
         state["_revealed"] = token  # once seen, the verdict stays for this target
-    with notice:  # first in the column, whatever the verdict holds: the player
+    with notice.container():  # first in the column, whatever the verdict holds: the player
         verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
                    hidden=present and state.get("_revealed") != token, hint=hint)
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
