@@ -15,33 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import draw_letter, letter_path
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 PLAYER = "iframe[src*='arena_player']"
-
-
-def _letter_path(index: int, size: float = 220) -> tuple[np.ndarray, str]:
-    """A held-out letter in canvas pixels (y down), fitted into 40..40+size px."""
-    from mic_core.data import load_dataset
-    data = load_dataset("characters")
-    pen = data.test_pen_trajectories[index] * np.array([1.0, -1.0])
-    pen = pen - pen.min(axis=0)
-    pen = pen / pen.max() * size + 40
-    return pen[:: max(1, len(pen) // 60)], data.class_names[data.y_test[index]]
-
-
-def _draw(page, path) -> float:
-    """Draw ``path`` (canvas pixels) with the mouse; returns the time of pen release."""
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=90_000)
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + path[0][0], box["y"] + path[0][1])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    released = time.perf_counter()
-    page.mouse.up()
-    return released
 
 
 def _player(page):
@@ -107,8 +85,8 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
     latencies = []
     for run, index in enumerate([0, 120]):
         page.goto(app_url)
-        path, letter = _letter_path(index)
-        released = _draw(page, path)
+        path, letter = letter_path(index)
+        released = draw_letter(page, path)
         page.get_by_text("The winner:").wait_for(timeout=90_000)
         latencies.append(time.perf_counter() - released)
         frame = _player(page)
@@ -170,7 +148,7 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
     # item 3: a new drawing (canvas cleared, another letter) selects its own winner again
     page.get_by_role("button", name="Reset canvas & history").click()
     page.get_by_text("draw a letter first").wait_for(timeout=60_000)
-    _draw(page, _letter_path(300)[0])
+    draw_letter(page, letter_path(300)[0])
     page.wait_for_function("() => location.search.includes('expert=-1')", timeout=90_000)
     page.wait_for_timeout(1500)
     frame = _player(page)
@@ -190,10 +168,10 @@ def test_bad_drawings_say_so(app_url, open_page):
     page = open_page(app_url, 1400, 1000)
     watch = page.watch
     page.goto(app_url)
-    _draw(page, [[150, 150], [151, 151], [152, 150]])
+    draw_letter(page, [[150, 150], [151, 151], [152, 150]])
     page.get_by_text("too small to read").wait_for(timeout=90_000)
     page.goto(app_url)
-    _draw(page, [[30 + 8 * i, 150 + 0.2 * i] for i in range(30)])
+    draw_letter(page, [[30 + 8 * i, 150 + 0.2 * i] for i in range(30)])
     page.get_by_text("straight line").wait_for(timeout=90_000)
     assert page.get_by_text("The winner:").count() == 0
     watch.check()
@@ -213,7 +191,7 @@ def test_layout_at_each_size(app_url, open_page, width, height, query, name):
     watch = page.watch
     page.goto(app_url + query)
     if "sample" not in query:
-        _draw(page, _letter_path(40)[0])
+        draw_letter(page, letter_path(40)[0])
     if "present" in query:  # the class sees the race first, the verdict at the decision
         page.get_by_text("Who will win?").wait_for(timeout=90_000)
         assert page.get_by_text("The winner:").count() == 0
@@ -281,8 +259,8 @@ def test_the_canvas_is_whole_in_narrow_windows(app_url, open_page, width, sideba
     words = page.get_by_text("Draw one lowercase letter").bounding_box()
     assert toolbar["y"] >= words["y"] + words["height"] - 1 or \
         toolbar["x"] >= words["x"] + words["width"], (toolbar, words)
-    path = np.array(_letter_path(40, size=250)[0])  # from 40 to 290 px: all of the canvas
-    _draw(page, path)
+    path = np.array(letter_path(40, size=250)[0])  # from 40 to 290 px: all of the canvas
+    draw_letter(page, path)
     page.get_by_text("The winner:").wait_for(timeout=90_000)
     player = page.locator(PLAYER).first
     player.wait_for(timeout=90_000)

@@ -2,18 +2,9 @@
 any page error (the server and Debian's Chromium come from ``tests/conftest.py``)."""
 from pathlib import Path
 
-import numpy as np
+from tests.conftest import draw_letter, letter_path
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
-
-
-def _letter_path(index: int) -> np.ndarray:
-    from mic_core.data import load_dataset
-    data = load_dataset("characters")
-    pen = data.test_pen_trajectories[index] * np.array([1.0, -1.0])
-    pen = pen - pen.min(axis=0)
-    pen = pen / pen.max() * 240 + 60
-    return pen[:: max(1, len(pen) // 60)]
 
 
 def test_sample_drawing_and_digits(app_url, open_page):
@@ -27,15 +18,7 @@ def test_sample_drawing_and_digits(app_url, open_page):
     page.screenshot(path=str(OUT / "inversion_sample.png"), full_page=True)
 
     page.get_by_text("drawing", exact=True).click()
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=60_000)
-    box = canvas.bounding_box()
-    path = _letter_path(0)
-    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    draw_letter(page, letter_path(0, size=240, offset=60)[0], timeout=60_000)
     page.get_by_text("Semi-supervised (inversion) predicts").wait_for(timeout=120_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(OUT / "inversion_drawing.png"), full_page=True)

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.conftest import draw_letter, letter_path
+
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
-
-
-def _letter_path(index: int) -> np.ndarray:
-    """A held-out letter in canvas pixels (y down), fitted into 60-300 px."""
-    from mic_core.data import load_dataset
-    pen = load_dataset("characters").test_pen_trajectories[index] * np.array([1.0, -1.0])
-    pen = pen - pen.min(axis=0)
-    return (pen / pen.max() * 240 + 60)[:: max(1, len(pen) // 60)]
 
 
 def test_style_memory_page_in_a_browser(app_url, open_page):
@@ -39,15 +33,7 @@ def test_style_memory_page_in_a_browser(app_url, open_page):
 
     # draw a letter with the mouse
     page.get_by_text("Draw", exact=True).first.click()
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=60_000)
-    box = canvas.bounding_box()
-    path = _letter_path(0)
-    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    draw_letter(page, letter_path(0, size=240, offset=60)[0], timeout=60_000)
     page.get_by_text("Predicted:").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(OUT / "style_memory_drawn.png"), full_page=True)
@@ -56,16 +42,9 @@ def test_style_memory_page_in_a_browser(app_url, open_page):
     page.get_by_text("digits (MNIST)").click()
     page.get_by_text("Draw one digit, large.").wait_for(timeout=120_000)  # the digits' page
     # draw a zero with the mouse
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=60_000)
-    box = canvas.bounding_box()
     angles = np.linspace(0, 2 * np.pi, 40)
     ring = np.stack([140 + 60 * np.sin(angles), 140 - 90 * np.cos(angles)], axis=1)
-    page.mouse.move(box["x"] + ring[0, 0], box["y"] + ring[0, 1])
-    page.mouse.down()
-    for x, y in ring[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    draw_letter(page, ring, timeout=60_000)
     page.get_by_text("Predicted:").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(OUT / "style_memory_drawn_digit.png"), full_page=True)

@@ -8,7 +8,8 @@ import pytest
 
 from mic_core.data import DataConfig
 from mic_core.single import default_single_config, find_generator
-from tests.test_browser import OUT, _letter_path
+from tests.conftest import draw_letter, letter_path
+from tests.test_browser import OUT
 
 if find_generator(DataConfig("characters"), default_single_config("characters")) is None:
     pytest.skip("the shipped single generator is missing", allow_module_level=True)
@@ -26,15 +27,8 @@ def test_single_generator_page_classifies_a_drawing_and_plays(app_url, open_page
     page.screenshot(path=str(OUT / "single_generator.png"), full_page=True)
     # draw: switch the input, trace a held-out letter with the mouse
     page.get_by_text("Draw", exact=True).first.click()
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=60_000)
-    box = canvas.bounding_box()
-    path, letter = _letter_path(0)
-    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    path, letter = letter_path(0)
+    draw_letter(page, path, timeout=60_000)
     page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
     page.locator(".js-plotly-plot .slider-container").first.wait_for(timeout=60_000)
     page.evaluate("""() => {
@@ -56,15 +50,8 @@ def test_compete_classifies_a_drawing_by_either_system(app_url, open_page):
     generator and to both; every switch shows its verdicts and no page error."""
     page = open_page(app_url, 1400, 2400)
     page.goto(app_url)
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=120_000)
-    box = canvas.bounding_box()
-    path, letter = _letter_path(0)
-    page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-    page.mouse.down()
-    for x, y in path[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    path, letter = letter_path(0)
+    draw_letter(page, path, timeout=120_000)
     page.get_by_text("The winner:").wait_for(timeout=120_000)
     contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
     contestants.get_by_text("Single generator", exact=True).click()
