@@ -63,6 +63,8 @@ def test_a_tiny_run_resumes_and_its_summary_pairs_the_rows(tmp_path):
         assert row["n_test"] == 10
         assert row["accuracy"] == pytest.approx(np.mean(decode_predictions(row["predictions"])
                                                         == y))
+    (only_one,) = summary(rows, seeds=(42,), n_resamples=100)  # 2e-4 not run yet
+    assert "mic_out0.0001" in only_one["accuracy"] and "mic_out0.0002" not in only_one["accuracy"]
     rows.append({**next(r for r in rows if r["method"] == "mic"), "noise_out": 2e-4})
     (entry,) = summary(rows, seeds=(42,), n_resamples=100)
     by = {r["method"] if r["method"] != "mic" else "mic_out0.0001": r["accuracy"] for r in rows}

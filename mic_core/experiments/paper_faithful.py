@@ -260,8 +260,9 @@ def read_rows(folders) -> list[dict]:
 
 
 def summary(rows: list[dict], seeds=SEEDS, n_resamples: int = 10_000) -> list[dict]:
-    """Per (split, selection): the seeds of ``seeds`` with every method, mean accuracy of
-    NN-MSE, NN-DTW and MIC at each output noise, and MIC − NN (``compare_runs``)."""
+    """Per (split, selection): the seeds of ``seeds`` with both nearest neighbours and MIC
+    at some output noise; mean accuracy of NN-MSE, NN-DTW and of MIC at each output noise
+    that has all those seeds, and MIC − NN (``compare_runs``)."""
     from mic_core.paired_statistics import compare_runs
     correct = {}
     for row in rows:
@@ -273,10 +274,16 @@ def summary(rows: list[dict], seeds=SEEDS, n_resamples: int = 10_000) -> list[di
     out = []
     for split in SPLITS:
         for selection in SELECTIONS:
-            methods = ["nn_mse", "nn_dtw", *(f"mic_out{s:g}" for s in NOISE_OUT)]
-            have = [s for s in seeds if all((split, selection, m, s) in correct
-                                            for m in methods)]
-            if not have:
+            def seeds_of(method):
+                return [s for s in seeds if (split, selection, method, s) in correct]
+            # the seeds with both neighbours and MIC at some output noise; each output
+            # noise reported where it has every one of them
+            mics = [f"mic_out{s:g}" for s in NOISE_OUT]
+            have = [s for s in seeds_of("nn_mse") if s in seeds_of("nn_dtw") and
+                    any(s in seeds_of(m) for m in mics)]
+            methods = ["nn_mse", "nn_dtw", *(m for m in mics
+                                             if have and set(have) <= set(seeds_of(m)))]
+            if len(methods) == 2:
                 continue
             runs = {m: np.array([correct[split, selection, m, s] for s in have])
                     for m in methods}
