@@ -527,16 +527,24 @@ def _invert_pairs(w_ih, w_hh_t, bias, w_out, b_out, inputs, targets, recon, erro
 PAIRS_BELOW = 16
 PAIR_LANES = 32  # most lanes per block in the pairs layout
 _LANE_MULTIPLE = 16  # blocks are padded to a multiple of this many lanes (AVX-512: 16 float32)
+# Up to this many pairs run as ONE block, without a parallel region: one letter with five
+# starts (issue 15: 5 x 20 = 100 pairs) took 520 ms as four blocks of 32 in a parallel
+# region and 120 ms as one block of 112 lanes (2-core AMD EPYC znver4 shared with other
+# jobs, load ~5; one start: 40 ms): each of the 51 iterations' parallel regions waits for
+# a thread the busy machine has descheduled.
+ONE_BLOCK_PAIRS = 128
 
 
 def pair_lanes(n_pairs: int) -> int:
-    """Lanes per block of the pairs layout for ``n_pairs`` pairs: as few blocks as
-    ``PAIR_LANES`` allows, equal in size, rounded up to a multiple of ``_LANE_MULTIPLE``
-    (the padding lanes are computed and dropped).
+    """Lanes per block of the pairs layout for ``n_pairs`` pairs: one block up to
+    ``ONE_BLOCK_PAIRS``, else as few blocks as ``PAIR_LANES`` allows, equal in size; rounded
+    up to a multiple of ``_LANE_MULTIPLE`` (the padding lanes are computed and dropped).
 
-    >>> pair_lanes(20), pair_lanes(10), pair_lanes(40), pair_lanes(300)
-    (32, 16, 32, 32)
+    >>> pair_lanes(20), pair_lanes(10), pair_lanes(40), pair_lanes(100), pair_lanes(300)
+    (32, 16, 48, 112, 32)
     """
+    if n_pairs <= ONE_BLOCK_PAIRS:
+        return -(-n_pairs // _LANE_MULTIPLE) * _LANE_MULTIPLE
     n_blocks = -(-n_pairs // PAIR_LANES)
     per_block = -(-n_pairs // n_blocks)
     return -(-per_block // _LANE_MULTIPLE) * _LANE_MULTIPLE

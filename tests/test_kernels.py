@@ -286,10 +286,11 @@ def test_float32_inversion_on_the_shipped_experts_is_as_exact_as_torch_float32()
 # autograd on its own, forced, for one target and a few, with blocks that are full, padded
 # (a last block filled with copies of its last pair) and several per call.
 
-@pytest.mark.parametrize("n_targets", [1, 2, 3, 7])
+@pytest.mark.parametrize("n_targets", [1, 2, 3, 7, 30])
 def test_pairs_layout_matches_autograd_float64(n_targets):
     """Float64 (libm tanh): to 1e-10, as the targets layout; 5 experts, so blocks of pairs
-    mix targets and experts and the last one is padded."""
+    mix targets and experts and the last one is padded; 30 targets (150 pairs): several
+    blocks in a parallel region."""
     expert_set, experts = _random_expert_set(n_experts=5)
     rng = np.random.RandomState(20 + n_targets)
     inputs = rng.rand(n_targets, 5, 4)
