@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,10 @@ import numpy as np
 
 from mic_core.experiments.store import RESULTS
 from mic_core.experiments.validated import (CHOICES, Queue, ValidatedProtocol, _dataset,
-                                            _log, _row, _train_config,
-                                            chosen_mic_predictions, held_out_samples,
-                                            held_out_subset, read_choices, work)
+                                            _log, _row, _train_config, add_work_parser,
+                                            chosen_mic_predictions, collect_units,
+                                            held_out_samples, held_out_subset, read_choices,
+                                            read_json, work)
 
 N_TYPES = (8, 16)  # four: the validated protocol's own rows
 SETTINGS = (("characters", "clustered"), ("characters", "random"), ("mnist", "clustered"))
@@ -218,18 +218,14 @@ def summarise(folders, results: Path = RESULTS, seeds=SEEDS, protocol: str = "va
 
 def read_curve(path: Path = FOLDER / "curve.json") -> dict | None:
     """The committed curve (None if there is none yet)."""
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else None
+    return read_json(path)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.experiments.learning_curve",
                                      description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("work", help="one worker: run units until none is left")
-    p.add_argument("--out", type=Path, required=True, help="this worker's output folder")
-    p.add_argument("--shared", type=Path, default=None,
-                   help="the folder that the workers of this machine share (default --out)")
+    p = add_work_parser(commands)
     p.add_argument("--dataset", nargs="+", default=None,
                    help="only these data sets of the curve's settings")
     p.add_argument("--selection", nargs="+", default=None,
@@ -249,10 +245,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=FOLDER / "curve.json")
     args = parser.parse_args(argv)
     if args.command == "summarise":
-        args.units.mkdir(parents=True, exist_ok=True)
-        for folder in args.folders:
-            for path in Path(folder).glob("curve-*.json"):
-                shutil.copyfile(path, args.units / path.name)
+        collect_units(args.folders, args.units, "curve-*.json")
         curve = summarise([args.units], args.results, tuple(args.seeds))
         args.out.write_text(json.dumps(curve, indent=1))
         print(json.dumps({"points": len(curve["points"]), "out": str(args.out)}))

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,7 +43,8 @@ import numpy as np
 
 from mic_core.data import CHARACTERS_FILE, Standardiser, stratified_split
 from mic_core.experiments.store import decode_predictions, encode_predictions
-from mic_core.experiments.validated import Queue, _log, work
+from mic_core.experiments.validated import (Queue, _log, add_work_parser, collect_units,
+                                            read_json, work)
 from mic_core.type_selection import SELECTIONS
 
 LENGTH = 205  # the longest stored sample, the paper's padded length
@@ -300,18 +300,14 @@ def summary(rows: list[dict], seeds=SEEDS, n_resamples: int = 10_000) -> list[di
 
 def read_summary(path: Path = FOLDER / "summary.json") -> dict | None:
     """The committed summary (None if there is none yet)."""
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else None
+    return read_json(path)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.experiments.paper_faithful",
                                      description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("work", help="one worker: run units until none is left")
-    p.add_argument("--out", type=Path, required=True, help="this worker's output folder")
-    p.add_argument("--shared", type=Path, default=None,
-                   help="the folder that the workers of this machine share (default --out)")
+    p = add_work_parser(commands)
     p.add_argument("--split", nargs="+", choices=SPLITS, default=list(SPLITS))
     p.add_argument("--selection", nargs="+", choices=SELECTIONS, default=list(SELECTIONS))
     p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
@@ -327,10 +323,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=FOLDER / "summary.json")
     args = parser.parse_args(argv)
     if args.command == "summarise":
-        args.units.mkdir(parents=True, exist_ok=True)
-        for folder in args.folders:
-            for path in Path(folder).glob("paper-*.json"):
-                shutil.copyfile(path, args.units / path.name)
+        collect_units(args.folders, args.units, "paper-*.json")
         result = {"about": __doc__.split("\n\n")[0], "noise_in": NOISE_IN,
                   "noise_out": list(NOISE_OUT), "length": LENGTH,
                   "settings": summary(read_rows([args.units]), tuple(args.seeds))}

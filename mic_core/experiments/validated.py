@@ -45,6 +45,7 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -310,6 +311,32 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def add_work_parser(commands):
+    """The ``work`` sub-command that every work queue of this package shares (this protocol,
+    the learning curve, the paper-faithful run): one worker's ``--out`` and the ``--shared``
+    folder of the machine's workers. Returns the parser for the queue's own options."""
+    p = commands.add_parser("work", help="one worker: run units until none is left")
+    p.add_argument("--out", type=Path, required=True, help="this worker's output folder")
+    p.add_argument("--shared", type=Path, default=None,
+                   help="the folder that the workers of this machine share (default --out)")
+    return p
+
+
+def collect_units(folders, units: Path, pattern: str) -> None:
+    """Copy the unit files (``pattern``) of workers' ``folders`` into the committed ``units``
+    folder (a summary reads that folder alone)."""
+    units.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        for path in Path(folder).glob(pattern):
+            shutil.copyfile(path, units / path.name)
+
+
+def read_json(path: Path) -> dict | None:
+    """A committed summary (JSON), or None if there is none yet."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 class Queue:
@@ -729,10 +756,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mic_core.experiments.validated",
                                      description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("work", help="one worker: run units until none is left")
-    p.add_argument("--out", type=Path, required=True, help="this worker's output folder")
-    p.add_argument("--shared", type=Path, default=None,
-                   help="the folder that the workers of this machine share (default --out)")
+    p = add_work_parser(commands)
     p.add_argument("--dataset", nargs="+", choices=DATASETS, default=list(DATASETS))
     p.add_argument("--selection", nargs="+", choices=SELECTIONS, default=list(SELECTIONS))
     p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
