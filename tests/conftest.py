@@ -211,3 +211,17 @@ def draw_letter(page, path, canvas=None, timeout: float = 90_000) -> float:
     released = time.perf_counter()
     page.mouse.up()
     return released
+
+
+PLAYER = "iframe[src*='arena_player']"  # the arena player, an iframe of the Compete page
+
+
+def player_frame(page):
+    """The arena player's frame, once it has drawn its figure."""
+    page.locator(PLAYER).first.wait_for(timeout=90_000)
+    for _ in range(300):
+        frames = [f for f in page.frames if "arena_player" in f.url]
+        if frames and frames[0].evaluate("window.__frames ? window.__frames.length : 0") > 0:
+            return frames[0]
+        page.wait_for_timeout(100)
+    raise AssertionError("the player drew nothing")

@@ -15,22 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import draw_letter, letter_path
+from tests.conftest import PLAYER, draw_letter, letter_path, player_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
-PLAYER = "iframe[src*='arena_player']"
-
-
-def _player(page):
-    """The player's frame, once it has drawn its figure."""
-    page.locator(PLAYER).first.wait_for(timeout=90_000)
-    for _ in range(300):
-        frames = [f for f in page.frames if "arena_player" in f.url]
-        if frames and frames[0].evaluate("window.__frames ? window.__frames.length : 0") > 0:
-            return frames[0]
-        page.wait_for_timeout(100)
-    raise AssertionError("the player drew nothing")
 
 
 def _in_view(page, locator) -> bool:
@@ -89,7 +77,7 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
         released = draw_letter(page, path)
         page.get_by_text("The winner:").wait_for(timeout=90_000)
         latencies.append(time.perf_counter() - released)
-        frame = _player(page)
+        frame = player_frame(page)
         page.wait_for_timeout(300)
     # item 8: canvas, race and play button on one 1280x720 screen
     assert _in_view(page, page.locator("canvas.upper-canvas").first)
@@ -151,7 +139,7 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
     draw_letter(page, letter_path(300)[0])
     page.wait_for_function("() => location.search.includes('expert=-1')", timeout=90_000)
     page.wait_for_timeout(1500)
-    frame = _player(page)
+    frame = player_frame(page)
     assert frame.evaluate("window.__arena.selected === window.__arena.spec.winner")
     watch.check()
     metrics = {"viewport": "1280x720", "first_view_seconds": latencies,
@@ -196,7 +184,7 @@ def test_layout_at_each_size(app_url, open_page, width, height, query, name):
         page.get_by_text("Who will win?").wait_for(timeout=90_000)
         assert page.get_by_text("The winner:").count() == 0
     page.get_by_text("The winner:").wait_for(timeout=90_000)
-    frame = _player(page)
+    frame = player_frame(page)
     if "mnist" in query:  # the selected digit is drawn inside its panel during the race
         frame.evaluate("window.__arena.pause(); window.__arena.setPosition(10)")
         page.wait_for_timeout(300)

@@ -5,21 +5,9 @@ mode toggled while the race plays keeps it playing; a bad drawing's warning on t
 screen at 1280x720. Any page error fails the test."""
 from pathlib import Path
 
-from tests.conftest import draw_letter, letter_path
+from tests.conftest import PLAYER, draw_letter, letter_path, player_frame
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
-PLAYER = "iframe[src*='arena_player']"
-
-
-def _player(page):
-    """The player's frame, once it has drawn its figure."""
-    page.locator(PLAYER).first.wait_for(timeout=90_000)
-    for _ in range(300):
-        frames = [f for f in page.frames if "arena_player" in f.url]
-        if frames and frames[0].evaluate("window.__frames ? window.__frames.length : 0") > 0:
-            return frames[0]
-        page.wait_for_timeout(100)
-    raise AssertionError("the player drew nothing")
 
 
 def _player_where(page, condition: str, timeout_s: float = 60):
@@ -57,7 +45,7 @@ def test_restarts_drawn_clicked_and_kept_through_presentation_mode(app_url, open
     page.goto(app_url)
     draw_letter(page, letter_path(0)[0])
     page.get_by_text("The winner:").wait_for(timeout=90_000)
-    frame = _player(page)
+    frame = player_frame(page)
     assert frame.evaluate("window.__arena.spec.starts.S") == 5
     frame.evaluate("window.__arena.pause(); window.__arena.setPosition(12)")
     page.wait_for_timeout(300)
