@@ -349,6 +349,11 @@ def main(argv=None) -> None:
         except ValueError as exc:
             parser.error(str(exc))
         log(f"engine: {engine_name(args.device)}")
+        # beside the rows, for whoever merges them (--machine names the engine)
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        (args.results.parent / "engine.json").write_text(json.dumps(
+            {"engine": engine_name(args.device), "device": args.device,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     known_steps, known_rate = args.known_training.split(":")
     for dataset in args.dataset:
         for capacity in args.capacity:

@@ -102,6 +102,8 @@ class TrainingGradients:
                  device: str = "cpu"):
         self.device = check_device(device)
         self.network = _Network(code_size, hidden_size, output_size).to(self.device)
+        with torch.no_grad():
+            self.network.lstm.bias_hh_l0.zero_()  # the kernels' one bias is bias_ih_l0
         self.network.train()  # cuDNN's LSTM backward runs in training mode only (no dropout)
         self._weights = [self.network.lstm.weight_ih_l0, self.network.lstm.weight_hh_l0,
                          self.network.lstm.bias_ih_l0, self.network.readout.weight,
@@ -109,20 +111,36 @@ class TrainingGradients:
 
     def __call__(self, params, inputs: np.ndarray, targets: np.ndarray, grads) -> float:
         """Loss of ``inputs`` (B, Q) against ``targets`` (B, T, D) (the mean over all
-        entries) with weights ``params``; its gradients go into ``grads`` (in place)."""
-        self.network.load_kernel_weights(*(p[0] for p in params))
+        entries) with weights ``params``; its gradients go into ``grads`` (in place).
+        One upload (weights, codes, targets in one array) and one download (gradients and
+        loss) per call: each transfer to or from a GPU waits on it."""
+        sizes = [p[0].size for p in params] + [inputs.size, targets.size]
+        flat = np.concatenate([p[0].ravel() for p in params] +
+                              [inputs.ravel(), targets.ravel()]).astype(np.float32, copy=False)
+        parts = torch.split(_tensor(flat, np.float32, self.device), sizes)
+        lstm, readout = self.network.lstm, self.network.readout
+        H = lstm.hidden_size
+        with torch.no_grad():
+            lstm.weight_ih_l0.copy_(parts[0].view(lstm.weight_ih_l0.shape))
+            lstm.weight_hh_l0.copy_(parts[1].view(H, 4 * H).T)  # the kernels' w_hh_t
+            lstm.bias_ih_l0.copy_(parts[2])
+            readout.weight.copy_(parts[3].view(readout.weight.shape))
+            readout.bias.copy_(parts[4])
         for w in self._weights:
             w.grad = None
-        codes = _tensor(inputs, np.float32, self.device)
-        want = _tensor(targets, np.float32, self.device).transpose(0, 1)  # (T, B, D)
+        codes = parts[5].view(inputs.shape)
+        want = parts[6].view(targets.shape).transpose(0, 1)  # (T, B, D)
         y = self.network(codes, want.shape[0])
         loss = ((y - want) ** 2).mean()
         loss.backward()
-        found = [w.grad.detach() for w in self._weights]
+        found = [w.grad for w in self._weights]
         found[1] = found[1].T  # the kernels keep w_hh transposed
-        for buffer, grad in zip(grads, found):
-            buffer[0] = grad.cpu().numpy()
-        return float(loss.detach().cpu())
+        back = torch.cat([g.reshape(-1) for g in found] + [loss.detach()[None]]).cpu().numpy()
+        offset = 0
+        for buffer in grads:
+            buffer[0] = back[offset:offset + buffer[0].size].reshape(buffer.shape[1:])
+            offset += buffer[0].size
+        return float(back[-1])
 
 
 def _network(generator, device: str, dtype=np.float32) -> _Network:
