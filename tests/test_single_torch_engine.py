@@ -109,3 +109,27 @@ def test_unknown_or_missing_device_is_refused(monkeypatch, capsys):
     with pytest.raises(SystemExit):  # the command line says so before any work
         single_experiments.main(["--device", "cuda", "--dataset", "mnist", "--seeds", "42"])
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_compare_rows_by_hand(tmp_path):
+    """A check folder's rows beside the same cells of the results table: accuracies, their
+    difference in points, and the share of samples predicted alike ("0123" vs "0133": 3/4);
+    rows of other cells or methods are left out."""
+    from mic_core.experiments.store import append_results
+    from mic_core.single.experiments import compare_rows
+
+    def row(method, accuracy, predictions, seed=142):
+        return {"protocol": "paper", "dataset": "mnist", "selection": "random",
+                "noise_in": 0.1, "noise_out": 0.0, "seed": seed, "method": method,
+                "accuracy": accuracy, "n_test": 4, "seconds": 3.0, "fit_seconds": 2.0,
+                "predictions": predictions}
+    append_results([row("single_type", 0.5, "0123"), row("single_class", 0.25, "0000"),
+                    row("mic", 0.75, "0120")], tmp_path / "results.csv")
+    append_results([row("single_type", 0.75, "0133"), row("single_type", 0.5, "0123", 42),
+                    row("mic", 0.5, "0123")], tmp_path / "check" / "experiments.csv")
+    found = compare_rows(tmp_path / "check", tmp_path / "results.csv")
+    assert len(found) == 1
+    assert found[0]["method"] == "single_type" and found[0]["seed"] == 142
+    assert found[0]["difference_points"] == 25.0
+    assert found[0]["same_prediction"] == 0.75
+    assert found[0]["machine_results"] == "here"

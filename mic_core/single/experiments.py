@@ -241,6 +241,53 @@ def merge(folders, results: Path = RESULTS, machine: tuple[str, str] | None = No
     return added
 
 
+def compare_rows(folder: Path, results: Path = RESULTS) -> list[dict]:
+    """The rows of ``folder/experiments.csv`` that ``results`` also has (the same cell and
+    method, run again elsewhere, e.g. with another engine), side by side: both accuracies,
+    their difference in points, both seconds, the machine of the ``results`` row, and on how
+    many held-out samples the two predicted the same class (where both kept predictions).
+    A check of an engine against the numba kernels, never merged into ``results``."""
+    from mic_core.experiments.store import decode_predictions, read_predictions
+    def own(table):  # the single generator's rows of this protocol
+        return table[(table["protocol"] == PROTOCOL) &
+                     table["method"].astype(str).str.startswith("single_")]
+    theirs = own(read_results(results))
+    labels = dict(zip((_key(*v[1:]) for v in theirs[list(KEY)].itertuples(index=False)),
+                      machine_labels(theirs, machines_path(results))))
+    by_key = {_key(*v[1:]): row for v, row in zip(
+        theirs[list(KEY)].itertuples(index=False), theirs.to_dict("records"))}
+
+    def predictions(path):
+        table = own(read_predictions(path))
+        return {_key(*v[1:]): text for v, text in zip(
+            table[list(KEY)].itertuples(index=False), table["predictions"])}
+    mine_predicted, their_predicted = predictions(Path(folder) / "experiments.csv"), \
+        predictions(results)
+    out = []
+    mine = own(read_results(Path(folder) / "experiments.csv"))
+    for values, row in zip(mine[list(KEY)].itertuples(index=False), mine.to_dict("records")):
+        key = _key(*values[1:])
+        if key not in by_key:
+            continue
+        other = by_key[key]
+        entry = {"dataset": key[1], "selection": key[2], "noise_in": float(key[3]),
+                 "seed": int(key[5]), "method": key[6], "accuracy": float(row["accuracy"]),
+                 "accuracy_results": float(other["accuracy"]),
+                 "difference_points": round(100 * (float(row["accuracy"]) -
+                                                   float(other["accuracy"])), 2),
+                 "fit_seconds": float(row["fit_seconds"]), "seconds": float(row["seconds"]),
+                 "fit_seconds_results": float(other["fit_seconds"]),
+                 "seconds_results": float(other["seconds"]),
+                 "machine_results": labels.get(key, HERE)}
+        if key in mine_predicted and key in their_predicted:
+            a = decode_predictions(mine_predicted[key])
+            b = decode_predictions(their_predicted[key])
+            if len(a) == len(b):
+                entry["same_prediction"] = round(float((a == b).mean()), 4)
+        out.append(entry)
+    return out
+
+
 def retire(dataset: str, code: str, capacity: str, reason: str, results: Path = RESULTS,
            archive: Path | None = None) -> int:
     """Remove ALL of this family's rows of ``dataset`` (and their predictions) from the
@@ -316,10 +363,18 @@ def main(argv=None) -> None:
     parser.add_argument("--machine", default=None, metavar="LABEL=DESCRIPTION",
                         help="with --merge: the machine that ran the merged rows (e.g. "
                              "'xeon16=Intel Xeon, 16 CPUs, AVX-512, torch 2.11')")
+    parser.add_argument("--compare", type=Path, default=None, metavar="FOLDER",
+                        help="print FOLDER/experiments.csv's rows beside the same cells of "
+                             "--results (JSON; e.g. another engine's check), merge nothing")
     parser.add_argument("--report", action="store_true",
                         help="print the grid's coverage and the comparison with MIC and the "
                              "nearest neighbours (markdown) instead of running")
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        print(json.dumps({"command": "python -m mic_core.single.experiments " +
+                          " ".join(sys.argv[1:] if argv is None else argv),
+                          "rows": compare_rows(args.compare, args.results)}, indent=1))
+        return
     if args.report:  # the grid's coverage, then the comparison
         table = read_results(args.results)
         print(_markdown_table(coverage_table(table)) + "\n")
@@ -527,6 +582,35 @@ def _markdown_table(frame) -> str:
     return "\n".join(lines)
 
 
+def _engine_check(path: Path) -> list[str]:
+    """The report's paragraph on cells run twice, once by the torch engine on a GPU and once
+    by the numba kernels (``--compare``'s JSON at ``path``; nothing if it is missing)."""
+    try:
+        found = json.loads(Path(path).read_text())
+        rows = found["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not rows:
+        return []
+    import pandas as pd
+    frame = pd.DataFrame(rows)
+    columns = [c for c in ("dataset", "selection", "noise_in", "seed", "method", "accuracy",
+                           "accuracy_results", "difference_points", "same_prediction",
+                           "fit_seconds", "fit_seconds_results", "machine_results")
+               if c in frame.columns]
+    frame = frame[columns].round({"fit_seconds": 1, "fit_seconds_results": 1})
+    return ["The engines checked against each other: cells that the table already had (numba "
+            "kernels on a CPU, `machine_results`) run again with the torch engine on the GPU "
+            "into a separate file, never merged (`" + found.get("command", "") + "`). "
+            "accuracy: the GPU run; accuracy_results: the table's row; same_prediction: the "
+            "share of held-out samples both predicted alike. Where the table's generator is "
+            "a shipped one (clustered, seed 42, input noise 0.1) the GPU run loaded it, so "
+            "only the inversion and the corners ran on the GPU (fit_seconds is the shipped "
+            "file's own training time); elsewhere the generator was trained again, and the "
+            "two engines' rounding (float32, different summation orders) makes the two "
+            "trainings end in different weights.", _markdown_table(frame)]
+
+
 def report_section(table, results: Path = RESULTS) -> list[str]:
     """The single generator's part of ``python -m mic_core report`` (markdown paragraphs;
     none if the table holds no single-generator rows). ``results``: the table file whose
@@ -554,6 +638,7 @@ def report_section(table, results: Path = RESULTS) -> list[str]:
              "Coverage of the grid (seeds with both rules' rows; the issue asks for five "
              "seeds in every cell):", _markdown_table(coverage_table(table)),
              _markdown_table(frame)]
+    parts += _engine_check(Path(results).parent / "single" / "engine-check.json")
     try:
         from mic_core.experiments import read_results as read
         from mic_core.experiments.store import read_predictions
