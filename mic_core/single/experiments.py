@@ -47,6 +47,7 @@ from mic_core.type_selection import SELECTIONS
 PROTOCOL = "paper"  # MIC's default protocol: its split, types, test set and 50 iterations
 NOISE_IN = (0.0, 0.1)
 BATCH = 128
+DEVICE_BATCH = 1024  # targets per inversion call with a torch engine (one GPU launch each)
 
 
 def methods(code: str, capacity: str = "cells") -> tuple[str, str]:
@@ -102,21 +103,25 @@ def cell_config(dataset_name: str, selection: str, seed: int, noise_in: float, c
 def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code: str,
              cache_dir=None, log=lambda m: None, capacity: str = "cells",
              defaults: Path | None = None, deadline: float | None = None,
-             write=None, limit: int | None = None) -> list[dict]:
+             write=None, limit: int | None = None, device: str | None = None) -> list[dict]:
     """Train (or load) one generator and evaluate both its decision rules on the held-out
     test set; ``fit_seconds`` is the training's own wall time (also when loaded from the
     cache, where the file keeps it), ``seconds`` adds the classification of the test set.
     ``write(rows)`` receives each rule's row as soon as it is done (corners first).
     Raises ``OutOfTime`` (before anything is written) if the training would end after
     ``deadline`` (epoch seconds). ``limit``: fewer test samples than the protocol's (a
-    quick check of the command; such rows are not the protocol's)."""
+    quick check of the command; such rows are not the protocol's). ``device``: None (the
+    numba kernels) or "cpu" / "cuda" (the torch engine for the training's gradients, the
+    inversion and the corners; ``mic_core.single.torch_engine``): the rows' seconds are
+    then that engine's, and whoever merges them names it (``--machine``)."""
     dataset = load_dataset(DataConfig(dataset=dataset_name))
     train = cell_config(dataset_name, selection, seed, noise_in, code, capacity, defaults)
     cached = find_generator(dataset.config, train, cache_dir) is not None
 
     progress = deadline_progress(deadline, log)
     start = time.perf_counter()
-    generator = load_or_train_generator(dataset, train, cache_dir, progress=progress, log=log)
+    generator = load_or_train_generator(dataset, train, cache_dir, progress=progress, log=log,
+                                        device=device)
     fit_seconds = generator.train_seconds if math.isfinite(generator.train_seconds) \
         else time.perf_counter() - start
     chosen = seeded_subset(len(dataset.X_test), limit or TEST_LIMIT[dataset_name], seed=0)
@@ -128,7 +133,7 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     write = write or (lambda rows: None)
     # the class corners: no inversion
     start = time.perf_counter()
-    corners = corner_errors(generator, X)
+    corners = corner_errors(generator, X, device)
     corner_seconds = time.perf_counter() - start
     predicted = corners.argmin(axis=1)
     rows = [_row(cell, corner_name, y, predicted, names, fit_seconds + corner_seconds,
@@ -139,8 +144,10 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     # the exposé's inversion, decided by the largest mass
     start = time.perf_counter()
     final_errors, predicted = [], []
-    for i in range(0, len(X), BATCH):
-        record = invert_code(generator, X[i:i + BATCH], CodeInversionConfig(), record="final")
+    batch = BATCH if device is None else DEVICE_BATCH
+    for i in range(0, len(X), batch):
+        record = invert_code(generator, X[i:i + batch], CodeInversionConfig(), record="final",
+                             device=device)
         final_errors.append(record.final_errors)
         predicted.append(record.winners)
     mass_seconds = time.perf_counter() - start
@@ -298,6 +305,10 @@ def main(argv=None) -> None:
     parser.add_argument("--deadline", type=float, default=None,
                         help="epoch seconds: skip a cell whose training would end later")
     parser.add_argument("--threads", type=int, default=1, help="numba threads")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                        help="run the training's gradients and the inversion in torch on "
+                             "this device (default: the numba kernels); merge such rows "
+                             "with a --machine that names the engine")
     parser.add_argument("--limit", type=int, default=None,
                         help="test samples (a quick check; the protocol's rows use all)")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="FOLDER",
@@ -331,6 +342,18 @@ def main(argv=None) -> None:
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
+    if args.device is not None:
+        from mic_core.single.torch_engine import check_device, engine_name
+        try:
+            check_device(args.device)
+        except ValueError as exc:
+            parser.error(str(exc))
+        log(f"engine: {engine_name(args.device)}")
+        # beside the rows, for whoever merges them (--machine names the engine)
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        (args.results.parent / "engine.json").write_text(json.dumps(
+            {"engine": engine_name(args.device), "device": args.device,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     known_steps, known_rate = args.known_training.split(":")
     for dataset in args.dataset:
         for capacity in args.capacity:
@@ -359,7 +382,7 @@ def main(argv=None) -> None:
                                                 args.cache_dir, log, capacity, args.defaults,
                                                 args.deadline,
                                                 write=lambda r: _write_here(r, args.results),
-                                                limit=args.limit)
+                                                limit=args.limit, device=args.device)
                             except OutOfTime as exc:
                                 log(f"skipped {what}: {exc}")
                                 continue
