@@ -103,6 +103,12 @@ def test_inversion_and_corners_match_the_kernel(generator, types, device):
 def test_unknown_or_missing_device_is_refused(monkeypatch, capsys):
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         check_device("gpu")
+    # with a GPU: full float32 (TF32 off), set without torch's mixed-API error
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
+    assert check_device("cuda").type == "cuda"
+    assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="no CUDA GPU"):
         check_device("cuda")

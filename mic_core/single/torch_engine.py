@@ -40,9 +40,16 @@ def check_device(device: str) -> torch.device:
             raise ValueError("device 'cuda' asked for, but torch sees no CUDA GPU here (torch "
                              f"{torch.__version__}); leave --device out to use the numba "
                              "kernels on the CPU")
-        # full float32 products: TF32 would change the maths, not only its rounding order
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # full float32 products: TF32 would change the maths, not only its rounding order.
+        # The legacy flags only: mixing them with the newer fp32_precision settings makes
+        # torch raise (checked with torch 2.13: the legacy setters leave consistent flags)
+        try:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        except RuntimeError as exc:  # a torch that refuses them: say so, run anyway
+            import warnings
+            warnings.warn(f"could not switch TF32 off ({exc}); the GPU may round products "
+                          f"to TF32")
     return torch.device(device)
 
 
