@@ -137,7 +137,8 @@ def curve_and_paper_ui() -> None:
         st.subheader("The paper's letters, faithfully: representation or leakage?")
         st.markdown(f"**{reports.paper_takeaway(paper)}**")
         st.table(reports.paper_faithful_table(paper).set_index(["split", "selection"]).T)
-        st.caption(reports.LENGTH_NOTE)
+        st.caption(reports.LENGTH_NOTE + " Seeds: how many are pooled; '–': no MIC run at "
+                   "that output noise for every one of them.")
 
 
 def summary_ui(rows) -> None:
@@ -171,6 +172,7 @@ def summary_ui(rows) -> None:
 def iterations_ui(rows) -> None:
     st.header("What the inversion adds: 0 vs 50 steps")
     steps = reports.iterations_table(rows)
+    st.markdown(f"**{reports.iterations_takeaway(steps)}**")
     base = reports.without_noise(steps)
     if len(base):
         st.plotly_chart(iterations_figure(base), key="iterations")

@@ -101,3 +101,4 @@ def test_learning_curve_and_paper_faithful_letters_from_their_json(tmp_path, mon
             "(42) only" in said)
     assert "clearly below the nearest neighbour (MSE) in 1 of 1 comparisons (by 2.0 points)" \
         in said
+    assert "50 inversion steps" in said  # the committed grid's section has its sentence too
