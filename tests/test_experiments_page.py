@@ -102,3 +102,19 @@ def test_learning_curve_and_paper_faithful_letters_from_their_json(tmp_path, mon
     assert "clearly below the nearest neighbour (MSE) in 1 of 1 comparisons (by 2.0 points)" \
         in said
     assert "50 inversion steps" in said  # the committed grid's section has its sentence too
+
+
+def test_learning_curve_mic_is_not_hidden_under_an_equal_neighbour():
+    """Equal accuracies (MIC = NN-MSE = 0.94 at 4 types): MIC's trace is drawn last (on
+    top), and the neighbours' markers are open symbols set beside it, not on it."""
+    from figures.learning_curve import learning_curve_figure
+    points = [{"dataset": "characters", "selection": "clustered", "n_types": k, "seeds": [42],
+               "accuracy": {"mic": 0.94, "nn_mse": 0.94, "nn_dtw": 0.98}} for k in (4, 8)]
+    traces = learning_curve_figure(points).data
+    assert [t.name for t in traces][-1] == "MIC"
+    mic = traces[-1]
+    assert list(mic.x) == [4, 8] and list(mic.y) == [0.94, 0.94]
+    for t in traces[:-1]:
+        assert t.marker.symbol.endswith("-open")
+        assert all(x != m for x, m in zip(t.x, mic.x))  # beside MIC's points
+        assert all(abs(x / m - 1) < 0.1 for x, m in zip(t.x, mic.x))  # but near them
