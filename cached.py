@@ -10,8 +10,9 @@ inversion's iterations, 51 the decision), ``sample_class`` (the held-out class f
 ``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base),
 ``drawing`` (Compete's drawn target, ``mic_core.drawing.target_to_link``; empty: none),
 ``starts`` (the inversion's starts, ``mic_core.inversion.STARTS``; empty: as chosen on
-validation for the experts' setting, ``inversion_config``) and ``optimiser`` (adam|
-exponentiated).
+validation for the experts' setting, ``inversion_config``), ``optimiser`` (adam|
+exponentiated) and ``starts_view`` (Compete's restarts view shown, 0/1; hidden by default:
+every frame of the race draws it, and a class's browsers share the machine, issue 16).
 
 Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
 across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
@@ -60,7 +61,8 @@ route_through_app()
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
             "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
-            "expert_set": "", "drawing": "", "starts": "", "optimiser": "adam"}
+            "expert_set": "", "drawing": "", "starts": "", "optimiser": "adam",
+            "starts_view": 0}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
 
@@ -91,6 +93,7 @@ def init_state() -> None:
         state["dataset"] = "characters"
     state["fps"] = int(min(10, max(1, int(state["fps"]))))
     state["present"], state["loop"] = int(bool(state["present"])), int(bool(state["loop"]))
+    state["starts_view"] = int(bool(state["starts_view"]))
     if state["starts"] not in ("",) + STARTS:
         state["starts"] = ""
     if state["optimiser"] not in OPTIMISERS:

@@ -130,11 +130,15 @@ def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = Fa
                                                       "staticPlot": True})
 
 
-def inversion_words(inversion) -> str:
-    """An inversion record's starts and optimiser in a few words, for the verdict."""
-    n = 1 if inversion.start_errors is None else inversion.start_errors.shape[2]
+def inversion_words(inversion, n_types: int = 4) -> str:
+    """An inversion record's (or an ``InversionConfig``'s, for experts of ``n_types`` types)
+    starts and optimiser in a few words, for the verdict."""
+    config = getattr(inversion, "config", inversion)
+    start_errors = getattr(inversion, "start_errors", None)
+    n = (start_errors.shape[2] if start_errors is not None else
+         1 if hasattr(inversion, "config") else config.n_starts(n_types))
     starts = "uniform start" if n == 1 else f"{n} starts"
-    return f"{starts}, {OPTIMISER_WORDS[inversion.config.optimiser]}"
+    return f"{starts}, {OPTIMISER_WORDS[config.optimiser]}"
 
 
 def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False,
@@ -229,6 +233,27 @@ def selected_ui(names, selected: int, winner: int, fits: bool = True) -> int:
     return selected
 
 
+def _show_starts() -> None:
+    st.session_state["starts_view"] = int(st.session_state["_starts_view_widget"])
+
+
+def starts_view_ui(record) -> None:
+    """With several starts per expert, a switch for the restarts view (the state key
+    ``starts_view``, off by default): the selected expert's every start over the simplex of
+    mixture weights and its error by iteration. The decision is the same either way (every
+    start is inverted; the view only draws them): hidden, the race costs a class's browsers
+    less (issue 16)."""
+    starts = record.inversion.start_errors
+    if starts is None:
+        return
+    st.session_state["_starts_view_widget"] = bool(st.session_state["starts_view"])
+    st.toggle(f"Show each expert's {starts.shape[2]} starts", key="_starts_view_widget",
+              on_change=_show_starts,
+              help="Every expert searched its input vector from the uniform vector and from "
+                   "each of its types' corners and kept the start with the lowest error. "
+                   "Shown: where the selected expert's starts went, and their errors.")
+
+
 def export_ui(record, spec, quality) -> None:
     def record_json():
         return json.dumps({**record.to_dict(0), "fit": {"label": quality.label,
@@ -256,7 +281,6 @@ inversion_ui(cached.validated_starts(data.name, train))
 inversion = cached.inversion_config(data.name, train)
 experts, set_key = cached.competing_experts_ui(data.name, train)
 experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the figure caches
-thresholds = cached.fit_thresholds(data.name, train, inversion)
 noun = "digit" if data.name == "mnist" else "letter"
 
 widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
@@ -264,6 +288,9 @@ left, right = st.container(key="arena").columns(widths, gap="medium")
 notice = right.empty()  # first on the right, at the top of the screen: what is wrong with
 #   a drawing, else the verdict (the player below it keeps its place: no reload); a
 #   placeholder, so that what it held goes at once when the single generator takes over
+with notice:  # another inversion's thresholds may be measured now: say so where the
+    #   results go (the teacher test saw a blank right half after changing the optimiser)
+    thresholds = cached.fit_thresholds(data.name, train, inversion)
 with left:
     source, present = header_ui()
     contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
@@ -290,14 +317,18 @@ if contestants == "single":  # the single generator alone
     cached.sync_url()
     st.stop()
 
-record = classification_of(data.name, train, set_key, inversion, target)
-names = list(record.class_names)
-winner = int(record.winners[0])
-quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
-hint = None  # a loose fit of a drawn letter: does it read better the other way round?
-if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
-    hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
-                                                     target[::-1]), thresholds, noun)
+with notice, st.spinner(f"Every expert inverts the {noun} "
+                       f"({inversion_words(inversion, experts.types.shape[1])})…",
+                       show_time=True):  # shown after
+    #   half a second: a new inversion option (its first run) or a busy server
+    record = classification_of(data.name, train, set_key, inversion, target)
+    names = list(record.class_names)
+    winner = int(record.winners[0])
+    quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
+    hint = None  # a loose fit of a drawn letter: does it read better the other way round?
+    if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
+        hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
+                                                         target[::-1]), thresholds, noun)
 token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}|{inversion}"
                      .encode()).hexdigest()[:16]
 autoplay = new_target(token)
@@ -319,12 +350,13 @@ with right:
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
                       autoplay=autoplay, presentation=present, fps=int(state["fps"]),
                       loop=bool(state["loop"]), token=token, scale=true_scale(data),
-                      reveal=present)
+                      reveal=present, starts_view=bool(state["starts_view"]))
     arena_player(spec)
     if not present:
         cols = st.columns([1, 2.2], vertical_alignment="top")
         with cols[0]:
             selected_ui(names, selected, winner, quality.fits)
+            starts_view_ui(record)
         with cols[1]:
             st.plotly_chart(cached.expert_types_figure(experts_key, selected,
                                                        experts.types[selected], names[selected],
