@@ -182,12 +182,14 @@ def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRec
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def classification(name: str, train: TrainConfig, target: np.ndarray,
-                   inversion: InversionConfig = InversionConfig()) -> Classification:
+                   inversion: InversionConfig = InversionConfig(),
+                   record: str = "full") -> Classification:
     """The full classification record of one target (T, D) (Streamlit keys the cache by
     the array's contents): the data set's decision rule (``default_rule``: free ends for
-    letters, plain for MNIST), inverted by ``inversion``."""
+    letters, plain for MNIST), inverted by ``inversion``; ``record="final"``: the decision
+    only (no iterations kept: a check such as the drawing reversed)."""
     return classify(_experts(name, train), target[None], inversion, rule=default_rule(name),
-                    standardiser=dataset(name).standardiser, record="full")
+                    standardiser=dataset(name).standardiser, record=record)
 
 
 @st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
@@ -299,12 +301,13 @@ def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def set_classification(name: str, set_key: str, target: np.ndarray,
-                       inversion: InversionConfig = InversionConfig()) -> Classification:
+                       inversion: InversionConfig = InversionConfig(),
+                       record: str = "full") -> Classification:
     """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
     set_name, version = set_key.rsplit(":", 1)
     return classify(_named_set(name, set_name, int(version)).experts, target[None],
                     inversion, rule=default_rule(name),
-                    standardiser=dataset(name).standardiser, record="full")
+                    standardiser=dataset(name).standardiser, record=record)
 
 # --- network inversion (issue 13) ----------------------------------------------------------
 
@@ -505,11 +508,12 @@ def style_evaluation(name: str, training: str):
 # (never mutated: st.plotly_chart copies a figure with to_dict; passing a Figure, not a dict,
 # also skips plotly's re-validation, which cost more than building it)
 @st.cache_resource(show_spinner=False, max_entries=16)
-def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None):
+def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None,
+               height: int | None = None):
     """The reference card of the experts named by ``key``: how the data set writes each class
-    (``scale``: true proportions, ``figures.true_shape``)."""
+    (``scale``: true proportions, ``figures.true_shape``; ``height``: px, default by rows)."""
     from figures import types_card_figure
-    return types_card_figure(_types, list(names), scale=scale)
+    return types_card_figure(_types, list(names), scale=scale, height=height)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

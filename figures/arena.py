@@ -338,31 +338,42 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
     return {"layout": layout, "titles": titles}
 
 
-STARTS_HEIGHT = 640  # the player's height with the restarts view (shown on request)
+STARTS_HEIGHT = 800  # the player's height with the restarts view (shown on request)
+STARTS_ROW = 0.34  # the restarts view's row: the figure's bottom third; the rest above it
 
 
 def _restarts_layout(layout: dict, titles: dict, n_iterations: int, n_types: int,
                      small: int) -> None:
-    """Several starts, shown on request: below the selected expert, its starts' paths over
-    the simplex of mixture weights (x4/y4, square, the types' corners and the uniform centre
-    labelled) and every start's error by iteration (x6/y6, log scale, axes titled; its range
-    is the record's, set by ``arena_spec``). The player grows to ``STARTS_HEIGHT`` so that
-    both are large enough to read."""
+    """Several starts, shown on request, in a row of their own below the other panels (the
+    player grows to ``STARTS_HEIGHT``, the other panels keep their size in pixels): the
+    selected expert's starts' paths over the simplex of mixture weights (x4/y4, square, the
+    types' corners and the uniform centre labelled) and every start's error by iteration
+    (x6/y6, log scale, axes titled; its range is the record's, set by ``arena_spec``)."""
     hidden = dict(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
     layout["height"] = STARTS_HEIGHT
-    layout["yaxis3"] = dict(layout["yaxis3"], domain=[0.5, 0.92])
-    layout["xaxis4"] = dict(hidden, domain=[0.32, 0.47], range=[-1.45, 1.45],
+    layout["yaxis3"] = dict(layout["yaxis3"], domain=[0.04, 0.92])  # the selected expert:
+    #   the room of its mixture weights' bars too (they are the kept start's path's end)
+
+    def above(y: float) -> float:  # the other panels' paper coordinates, moved up
+        return STARTS_ROW + y * (1 - STARTS_ROW)
+    for name in [k for k in layout if k.startswith("yaxis") and "domain" in layout[k]]:
+        layout[name] = dict(layout[name], domain=[above(d) for d in layout[name]["domain"]])
+    layout["annotations"] = [dict(a, y=above(a["y"])) if a.get("yref") == "paper" and
+                             a["y"] < 1 else a for a in layout["annotations"]]
+    for key, title in titles.items():
+        titles[key] = dict(title, y=above(title["y"]))
+    layout["xaxis4"] = dict(hidden, domain=[0.0, 0.3], range=[-1.45, 1.45],
                             constrain="domain")
-    layout["yaxis4"] = dict(hidden, domain=[0.0, 0.38], range=[-1.45, 1.45],
+    layout["yaxis4"] = dict(hidden, domain=[0.0, 0.27], range=[-1.45, 1.45],
                             scaleanchor="x4", scaleratio=1, constrain="domain")
-    layout["xaxis6"] = dict(domain=[0.52, 0.64], range=[0, n_iterations - 1],
-                            fixedrange=True, showgrid=False, zeroline=False, nticks=3,
-                            tickfont=dict(size=small), ticks="outside", ticklen=2,
-                            title=dict(text="iteration", font=dict(size=small), standoff=2))
-    layout["yaxis6"] = dict(domain=[0.07, 0.38], type="log", fixedrange=True, nticks=3,
+    layout["xaxis6"] = dict(domain=[0.4, 1.0], range=[0, n_iterations - 1],
+                            fixedrange=True, showgrid=False, zeroline=False, nticks=6,
+                            tickfont=dict(size=small), ticks="outside", ticklen=3,
+                            title=dict(text="iteration", font=dict(size=small), standoff=4))
+    layout["yaxis6"] = dict(domain=[0.05, 0.27], type="log", fixedrange=True, nticks=4,
                             showgrid=True, gridcolor="#eef1f4", zeroline=False,
                             tickfont=dict(size=small), exponentformat="power",
-                            title=dict(text="error (log)", font=dict(size=small), standoff=2))
+                            title=dict(text="error (log)", font=dict(size=small), standoff=4))
     for k, (x, y) in enumerate(start_corners(n_types)):
         layout["annotations"].append(dict(
             x=x * 1.1, y=y * 1.1 + (0.12 if y > 0 else -0.12), xref="x4", yref="y4",
@@ -370,7 +381,7 @@ def _restarts_layout(layout: dict, titles: dict, n_iterations: int, n_types: int
     layout["annotations"].append(dict(x=0, y=-0.14, xref="x4", yref="y4", text="uniform",
                                       showarrow=False, yanchor="top",
                                       font=dict(size=small - 1, color="#6b7280")))
-    titles["starts"] = _panel_title(0.32, 0.41, small)
+    titles["starts"] = _panel_title(0.0, 0.285, small + 1)
 
 
 def _starts_spec(record: InversionRecord, n: int) -> dict:

@@ -27,7 +27,8 @@ header[data-testid="stHeader"] { display: none; }
 .block-container { padding-top: 0.6rem !important; padding-bottom: 0 !important; }
 .block-container h2 { font-size: 2.2rem; }
 .block-container p, .block-container li { font-size: 1.15rem; }
-</style>"""
+.block-container [data-testid="stButtonGroup"] p { font-size: 1rem; }
+</style>"""  # the segmented controls keep their size: "Both" was clipped at 1280 px
 COMPACT_CSS = """<style>
 .block-container { padding-top: 3.2rem !important; padding-bottom: 1rem !important; }
 </style>"""
@@ -130,6 +131,20 @@ def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = Fa
                                                       "staticPlot": True})
 
 
+def no_fit_examples_ui(experts, key: str, noun: str, scale=None) -> None:
+    """Beside "No expert fits": how the data set writes each class, open (the teacher test:
+    a natural upright "a" fitted no expert, and nothing showed the form the experts know)."""
+    with st.expander(f"How the data set writes each {noun}: draw yours like one of these",
+                     expanded=True, icon=":material/menu_book:"):
+        st.caption(f"Each expert learnt its {noun} from these four examples"
+                   + (", starting at the dot (the direction counts)." if noun == "letter"
+                      else "."))
+        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names),
+                                          scale, height=220),
+                        key="no_fit_card", config={"displayModeBar": False,
+                                                   "staticPlot": True})
+
+
 def inversion_words(inversion, n_types: int = 4) -> str:
     """An inversion record's (or an ``InversionConfig``'s, for experts of ``n_types`` types)
     starts and optimiser in a few words, for the verdict."""
@@ -142,10 +157,11 @@ def inversion_words(inversion, n_types: int = 4) -> str:
 
 
 def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False,
-               hint: str | None = None) -> None:
+               hint: str | None = None, examples=None) -> None:
     """The verdict in words; ``hidden`` (presentation mode while the race plays): a
     question instead, so that the class watches the race before it hears who won.
-    ``hint``: that the drawing reads better the other way round (``direction_hint``)."""
+    ``hint``: that the drawing reads better the other way round (``direction_hint``);
+    ``examples``: draws how the data set writes each class, beside "No expert fits"."""
     winner = int(record.winners[0])
     plain = int(np.argmin(record.reconstruction_errors[0]))
     size = "##" if present else "###"
@@ -160,6 +176,8 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
                    icon=":material/help:")
         if hint:
             st.info(hint, icon=":material/swap_horiz:")
+        if examples is not None:
+            examples()
         return
     verdict = f"{size} The winner: **{names[winner]}**"
     if truth is not None:
@@ -208,12 +226,14 @@ def apply_report(report, token: str) -> None:
     state["loop"] = int(bool(report.get("loop", state["loop"])))
 
 
-def classification_of(name: str, train, set_key: str, inversion, target):
+def classification_of(name: str, train, set_key: str, inversion, target,
+                      record: str = "full"):
     """The classification record of ``target`` by the competing experts (cached): the
-    configuration's (``train``) or the named set's (``set_key``)."""
+    configuration's (``train``) or the named set's (``set_key``); ``record="final"``: the
+    decision only."""
     target = np.ascontiguousarray(target, np.float32)
-    return (cached.set_classification(name, set_key, target, inversion) if set_key
-            else cached.classification(name, train, target, inversion))
+    return (cached.set_classification(name, set_key, target, inversion, record) if set_key
+            else cached.classification(name, train, target, inversion, record))
 
 
 def _choose_expert() -> None:
@@ -328,7 +348,8 @@ with notice, st.spinner(f"Every expert inverts the {noun} "
     hint = None  # a loose fit of a drawn letter: does it read better the other way round?
     if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
         hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
-                                                         target[::-1]), thresholds, noun)
+                                                         target[::-1], "final"),
+                              thresholds, noun)
 token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}|{inversion}"
                      .encode()).hexdigest()[:16]
 autoplay = new_target(token)
@@ -344,7 +365,9 @@ with right:
         state["_revealed"] = token  # once seen, the verdict stays for this target
     with notice.container():  # first in the column, whatever the verdict holds: the player
         verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
-                   hidden=present and state.get("_revealed") != token, hint=hint)
+                   hidden=present and state.get("_revealed") != token, hint=hint,
+                   examples=lambda: no_fit_examples_ui(experts, experts_key, noun,
+                                                       true_scale(data)))
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),

@@ -123,3 +123,23 @@ def test_a_drawing_the_other_way_round_gets_a_hint():
     assert not at.exception, at.exception
     hints = [i.value for i in at.info if "other way round" in i.value]
     assert hints and "**o**" in hints[0], [i.value for i in at.info]
+
+
+def test_no_fit_shows_how_the_data_set_writes_each_letter():
+    """Teacher test: a natural upright "a" got "No expert fits" with nothing showing the form
+    the experts know. Beside that verdict, the data set's examples of every letter (the
+    experts' types, 4 per class: one trace point per type start) are open."""
+    rng = np.random.RandomState(3)
+    points = rng.uniform(5, 295, size=(60, 2)).round(1).tolist()
+    commands = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
+    at = _app()
+    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [
+        {"type": "path", "path": commands}]}, "data": None}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any("No expert fits" in m.value for m in at.markdown)
+    card = [e for e in at.expander if "draw yours like one of these" in e.label]
+    assert card, [e.label for e in at.expander]
+    figure = json.loads(card[0].get("plotly_chart")[0].proto.spec)
+    starts = [t for t in figure["data"] if t.get("mode") == "markers"][0]
+    assert len(starts["x"]) == 20 * 4  # every class's four types, where each pen starts

@@ -112,3 +112,19 @@ def test_a_bad_drawing_is_named_on_the_first_screen(app_url, open_page):
     warning.wait_for(timeout=90_000)
     assert _in_view(page, warning)
     page.watch.check()
+
+
+def test_presentation_mode_keeps_the_contestants_inside_the_input_column(app_url, open_page):
+    """Teacher test: in presentation mode (larger text) the "Both" button of the contestants
+    was clipped at the right edge of the input column at 1280x720."""
+    page = open_page(app_url, 1280, 720)
+    page.goto(app_url + "/?present=1")
+    group = page.locator('.st-key-arena [data-testid="stButtonGroup"]').filter(has_text="Both")
+    group.get_by_text("Both", exact=True).wait_for(timeout=90_000)
+    column = page.locator('.st-key-arena [data-testid="stColumn"]').first.bounding_box()
+    for name in ("Experts", "Single generator", "Both"):
+        box = group.locator("button").filter(has_text=name).bounding_box()
+        assert column["x"] <= box["x"] and box["x"] + box["width"] <= column["x"] + \
+            column["width"] + 0.5, (name, box, column)
+    page.screenshot(path=str(OUT / "compete_presentation_contestants_1280x720.png"))
+    page.watch.check()
