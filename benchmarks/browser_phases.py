@@ -46,12 +46,14 @@ async def _letter(page, canvas, path, first: bool, drawn: list, server, timeout_
     """One letter on one visitor's page: (CPU seconds per phase, seconds to the verdict,
     server CPU seconds)."""
     cpu, server_before, phases = L._browsers_cpu_seconds(), server.cpu_seconds(), {}
+    server_cpu, server_phases = server_before, {}
 
     def mark(name):
-        nonlocal cpu
-        now = L._browsers_cpu_seconds()
+        nonlocal cpu, server_cpu
+        now, server_now = L._browsers_cpu_seconds(), server.cpu_seconds()
         phases[name] = round(now - cpu, 3)
-        cpu = now
+        server_phases[name] = round(server_now - server_cpu, 3)
+        cpu, server_cpu = now, server_now
     if not first:
         await page.get_by_title(L.CLEAR_TITLE).first.click()
         await page.get_by_text(L.VERDICT).first.wait_for(state="detached")
@@ -75,7 +77,7 @@ async def _letter(page, canvas, path, first: bool, drawn: list, server, timeout_
     mark("watch_8s")
     await asyncio.sleep(4)
     mark("idle_4s")
-    return phases, to_verdict, server.cpu_seconds() - server_before
+    return phases, to_verdict, server.cpu_seconds() - server_before, server_phases
 
 
 async def _phases(letters: int, seed: int, variants: list[str], out: Path | None,
@@ -98,13 +100,15 @@ async def _phases(letters: int, seed: int, variants: list[str], out: Path | None
             for index, (path, letter) in enumerate(L._letters(letters, seed)):
                 for v, query in enumerate(variants):
                     page, canvas = pages[v]
-                    phases, to_verdict, server_cpu = await _letter(
+                    phases, to_verdict, server_cpu, server_phases = await _letter(
                         page, canvas, path, index == 0, drawn[v], servers[roots[query]],
                         timeout_ms)
                     row = {"variant": query, "letter": letter, "warm_up": index == 0,
                            "browser_cpu_s": phases,
                            "to_verdict_s": round(to_verdict, 3),
-                           "server_cpu_s": round(server_cpu, 3), "page_errors": list(errors)}
+                           "server_cpu_s": round(server_cpu, 3),
+                           "server_cpu_by_phase_s": server_phases,
+                           "page_errors": list(errors)}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
             await browser.close()
@@ -133,6 +137,9 @@ def _summary(rows: list[dict], variants: list[str]) -> dict:
         means[query] = {"browser_cpu_s": {k: round(v, 3) for k, v in phases.items()},
                         "to_verdict_s": round(float(np.mean([r["to_verdict_s"] for r in mine])), 3),
                         "server_cpu_s": round(float(np.mean([r["server_cpu_s"] for r in mine])), 3),
+                        "server_cpu_by_phase_s": {
+                            k: round(float(np.mean([r["server_cpu_by_phase_s"][k] for r in mine])), 3)
+                            for k in mine[0]["server_cpu_by_phase_s"]},
                         "letters": len(mine)}
     first = means[variants[0]]
     ratios = {q: {"browser_cpu_total": round(m["browser_cpu_s"]["total"] /
@@ -141,9 +148,12 @@ def _summary(rows: list[dict], variants: list[str]) -> dict:
                                                 max(first["browser_cpu_s"]["watch_8s"], 1e-9), 3),
                   "server_cpu": round(m["server_cpu_s"] / max(first["server_cpu_s"], 1e-9), 3)}
               for q, m in means.items()}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=L.ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+    def commit(root):
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True).stdout.strip()
+    roots = {v: (v.split("|", 1)[0] if "|" in v else str(L.ROOT)) for v in variants}
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "commit": commit(L.ROOT), "commits": {v: commit(r) for v, r in roots.items()},
             "machine": _machine(),
             "load_average_after": [round(x, 2) for x in __import__("os").getloadavg()],
             "variants": variants, "means": means, "ratios_to_first": ratios}

@@ -157,11 +157,13 @@ def inversion_words(inversion, n_types: int = 4) -> str:
 
 
 def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False,
-               hint: str | None = None, examples=None) -> None:
+               examples=None):
     """The verdict in words; ``hidden`` (presentation mode while the race plays): a
     question instead, so that the class watches the race before it hears who won.
-    ``hint``: that the drawing reads better the other way round (``direction_hint``);
-    ``examples``: draws how the data set writes each class, beside "No expert fits"."""
+    ``examples``: draws how the data set writes each class, beside "No expert fits".
+    Returns the place for a hint that the drawing reads better the other way round
+    (``hint_ui``; None while the verdict is hidden): the hint is worked out after the
+    verdict and the race are on their way to the browser."""
     winner = int(record.winners[0])
     plain = int(np.argmin(record.reconstruction_errors[0]))
     size = "##" if present else "###"
@@ -169,16 +171,15 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
         st.markdown(f"{size} Who will win?")
         st.markdown("The verdict comes when the race reaches the decision "
                     "(space plays, the arrows step).")
-        return
+        return None
     if not quality.fits:
         st.markdown(f"{size} No expert fits")
         st.warning(quality.sentence + f" The closest would be **{names[winner]}**.",
                    icon=":material/help:")
-        if hint:
-            st.info(hint, icon=":material/swap_horiz:")
+        slot = st.empty()
         if examples is not None:
             examples()
-        return
+        return slot
     verdict = f"{size} The winner: **{names[winner]}**"
     if truth is not None:
         verdict += " :material/check_circle:" if truth == winner else \
@@ -186,9 +187,7 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
     st.markdown(verdict)
     if present:
         st.markdown(quality.sentence)
-        if hint:
-            st.info(hint, icon=":material/swap_horiz:")
-        return
+        return st.empty()
     note = "" if plain == winner else (
         f" Decided with free ends (a letter may leave out its connecting strokes); by the "
         f"plain reconstruction error, {names[plain]} would lead.")
@@ -196,8 +195,16 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
     st.caption(quality.sentence + note + f" Experts: {kind}, "
                f"{st.session_state['selection']}, seed {st.session_state['seed']}; "
                f"{inversion_words(record.inversion)} (sidebar, top left).")
+    return st.empty()
+
+
+def hint_ui(slot, record, reversed_record, thresholds, noun: str) -> None:
+    """In ``slot`` (``verdict_ui``'s), one sentence when the drawing reads clearly better
+    the other way round (``direction_hint``; ``reversed_record``: the classification of the
+    drawing reversed in time)."""
+    hint = direction_hint(record, reversed_record, thresholds, noun)
     if hint:
-        st.info(hint, icon=":material/swap_horiz:")
+        slot.info(hint, icon=":material/swap_horiz:")
 
 
 def new_target(token: str) -> bool:
@@ -345,11 +352,6 @@ with notice, st.spinner(f"Every expert inverts the {noun} "
     names = list(record.class_names)
     winner = int(record.winners[0])
     quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
-    hint = None  # a loose fit of a drawn letter: does it read better the other way round?
-    if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
-        hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
-                                                         target[::-1], "final"),
-                              thresholds, noun)
 token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}|{inversion}"
                      .encode()).hexdigest()[:16]
 autoplay = new_target(token)
@@ -364,10 +366,10 @@ with right:
     if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
         state["_revealed"] = token  # once seen, the verdict stays for this target
     with notice.container():  # first in the column, whatever the verdict holds: the player
-        verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
-                   hidden=present and state.get("_revealed") != token, hint=hint,
-                   examples=lambda: no_fit_examples_ui(experts, experts_key, noun,
-                                                       true_scale(data)))
+        hint_slot = verdict_ui(record, names, truth, quality, present,  # keeps its place
+                               hidden=present and state.get("_revealed") != token,
+                               examples=lambda: no_fit_examples_ui(experts, experts_key, noun,
+                                                                   true_scale(data)))
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
@@ -375,6 +377,12 @@ with right:
                       loop=bool(state["loop"]), token=token, scale=true_scale(data),
                       reveal=present, starts_view=bool(state["starts_view"]))
     arena_player(spec)
+    # a loose fit of a drawn letter: does it read better the other way round? (a second
+    # inversion, after the verdict and the race have gone to the browser: it delays neither)
+    if hint_slot is not None and source == "Draw" and data.standardiser is not None and \
+            needs_direction_check(quality):
+        hint_ui(hint_slot, record, classification_of(data.name, train, set_key, inversion,
+                                                     target[::-1], "final"), thresholds, noun)
     if not present:
         cols = st.columns([1, 2.2], vertical_alignment="top")
         with cols[0]:
