@@ -230,5 +230,6 @@ def experiments_rows_ui(rows) -> None:
                "(paired) it is higher. Training steps chosen on a validation split of the "
                "training pool (200 cells; *_params: 1000 steps, not validated). train_s / "
                "classify_s: mean seconds per machine that ran the rows (here: this shared "
-               "2-core machine; other labels: results/single/machines.json, the README says "
-               "which). Only the cells listed were run.")
+               "2-core machine; other labels: lent machines, a GPU among them for rows "
+               "trained with the torch engine, named in results/single/machines.json and the "
+               "README; never this machine's times). Only the cells listed were run.")

@@ -71,31 +71,33 @@ NOISE_NAMES = {"noise_in": "input noise", "noise_out": "output noise"}
 
 def league_ui(path, table) -> None:
     """The low-data league (issue 15): every system on the same four types per class, and
-    MIC against the nearest neighbours with every choice made on validation."""
+    MIC against the nearest neighbours with every choice made on validation. Static tables
+    (``st.table``): the long cells wrap instead of being cut off, and nothing is blank while
+    a grid loads."""
     st.header("The low-data league: four labelled samples per class")
     settings, league = cached.validated_report(str(path))
     if league.empty:
         st.info("No low-data rows in these results yet.")
         return
+    st.markdown(f"**{reports.league_takeaway(league)}**")
     names = list(dict.fromkeys(league["setting"]))
     for tab, name in zip(st.tabs(names), names):
-        part = league[league["setting"] == name].drop(columns="setting")
-        tab.dataframe(part, hide_index=True, width="stretch",
-                      column_config={"system": st.column_config.TextColumn(width="medium"),
-                                     "vs strongest baseline, points (95 % interval), p":
-                                         st.column_config.TextColumn(width="large")})
+        part, strongest = reports.league_view(league, name)
+        tab.caption(f"Strongest baseline here: {strongest}.")
+        tab.table(part)
     st.caption("Every system learnt from the same four labelled samples per class (the "
                "experts' types: same selection, same seeds) and is scored on the same "
-               "held-out samples. Accuracy: mean ± std over seeds. Protocol 'validated': every "
-               "choice made on a validation split of the training data; 'paper': the "
-               "system's own settings. The last column pairs each system with the strongest "
-               "baseline sample by sample (95 % bootstrap interval over held-out samples, "
-               "exact sign-flip test over seeds), where both have per-sample predictions.")
+               "held-out samples. Accuracy: mean ± std over seeds; seeds: how many. Protocol "
+               "'validated': every choice made on a validation split of the training data; "
+               "'paper': the system's own settings. The last column pairs each system with "
+               "the strongest baseline sample by sample (95 % bootstrap interval over "
+               "held-out samples, exact sign-flip test over seeds); '–': that system's runs "
+               "stored no per-sample predictions, so there is no paired comparison.")
     if not settings:
         return
     st.subheader("MIC against the nearest neighbours, every choice made on validation")
-    paired = reports.paired_settings_table(settings).set_index("setting").T
-    st.dataframe(paired, width="stretch")
+    st.markdown(f"**{reports.targets_takeaway(settings)}**")
+    st.table(reports.paired_settings_table(settings).set_index("setting").T.astype(str))
     lines = []
     for setting in settings:
         verdict, name = reports.verdicts(setting), f"{setting['dataset']}, {setting['selection']}"
@@ -122,18 +124,21 @@ def curve_and_paper_ui() -> None:
     curve, paper = cached.issue15_results()
     if curve and curve.get("points"):
         st.subheader("Learning curve: 4, 8 and 16 types per class")
+        st.markdown(f"**{reports.curve_takeaway(curve)}**")
         st.plotly_chart(learning_curve_figure(curve["points"]), key="learning_curve")
-        st.dataframe(reports.learning_curve_table(curve), hide_index=True, width="stretch")
+        st.table(reports.learning_curve_table(curve).set_index("setting"))
         st.caption("MIC keeps the settings chosen on validation for four types (not chosen "
                    "again for 8 or 16); the nearest neighbours search the same types; the "
                    "validated protocol's held-out samples (MNIST: its 2 000). Four types: the "
-                   "validated rows of the same seeds. 95 % interval: paired bootstrap over "
-                   "held-out samples; p: exact sign-flip test over seeds.")
+                   "validated rows of the same seeds. Seeds: how many (which ones: hover a "
+                   "point). 95 % interval: paired bootstrap over held-out samples; p: exact "
+                   "sign-flip test over seeds.")
     if paper and paper.get("settings"):
         st.subheader("The paper's letters, faithfully: representation or leakage?")
-        st.dataframe(reports.paper_faithful_table(paper).set_index(["split", "selection"]).T,
-                     width="stretch")
-        st.caption(reports.LENGTH_NOTE)
+        st.markdown(f"**{reports.paper_takeaway(paper)}**")
+        st.table(reports.paper_faithful_table(paper).set_index(["split", "selection"]).T)
+        st.caption(reports.LENGTH_NOTE + " Seeds: how many are pooled; '–': no MIC run at "
+                   "that output noise for every one of them.")
 
 
 def summary_ui(rows) -> None:
@@ -167,6 +172,7 @@ def summary_ui(rows) -> None:
 def iterations_ui(rows) -> None:
     st.header("What the inversion adds: 0 vs 50 steps")
     steps = reports.iterations_table(rows)
+    st.markdown(f"**{reports.iterations_takeaway(steps)}**")
     base = reports.without_noise(steps)
     if len(base):
         st.plotly_chart(iterations_figure(base), key="iterations")

@@ -57,6 +57,19 @@ def test_input_gradient_matches_autograd():
         np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
 
 
+def _assert_float64_matches_autograd(experts, inputs, targets, recon, errors, dv):
+    """Every expert's float64 reconstruction, error and input gradient from the kernel
+    against torch autograd through the reference module."""
+    for e, expert in enumerate(experts):
+        v = torch.tensor(inputs[:, e], requires_grad=True)
+        out = expert(v, targets.shape[1])
+        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
+        err.sum().backward()
+        np.testing.assert_allclose(recon[:, e], out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
 def test_inversion_blocks_match_autograd():
     """Many targets: the inversion kernel splits them into blocks per expert (the last one
     partial); every target's error and gradient still match autograd, and float32 (rational
@@ -75,14 +88,7 @@ def test_inversion_blocks_match_autograd():
                                      targets.astype(dtype), recon, errors, dv)
         results[dtype] = recon, errors, dv
     recon, errors, dv = results[np.float64]
-    for e, expert in enumerate(experts):
-        v = torch.tensor(inputs[:, e], requires_grad=True)
-        out = expert(v, 17)
-        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
-        err.sum().backward()
-        np.testing.assert_allclose(recon[:, e], out.detach().numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=1e-10)
-        np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
+    _assert_float64_matches_autograd(experts, inputs, targets, recon, errors, dv)
     for fast, exact in zip(results[np.float32], results[np.float64]):
         np.testing.assert_allclose(fast, exact, rtol=1e-4, atol=1e-5)
 
@@ -300,14 +306,7 @@ def test_pairs_layout_matches_autograd_float64(n_targets):
     dv = np.empty((n_targets, 5, 4))
     kernels.error_and_input_grad(*expert_set.kernel_weights(np.float64), inputs, targets,
                                  recon, errors, dv, layout="pairs")
-    for e, expert in enumerate(experts):
-        v = torch.tensor(inputs[:, e], requires_grad=True)
-        out = expert(v, 17)
-        err = ((out - torch.tensor(targets)) ** 2).mean(dim=(1, 2))
-        err.sum().backward()
-        np.testing.assert_allclose(recon[:, e], out.detach().numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(errors[:, e], err.detach().numpy(), rtol=1e-10)
-        np.testing.assert_allclose(dv[:, e], v.grad.numpy(), rtol=1e-8, atol=1e-12)
+    _assert_float64_matches_autograd(experts, inputs, targets, recon, errors, dv)
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0])

@@ -288,3 +288,24 @@ def test_merge_counts_a_unit_found_twice_once_and_names_each_choice_protocol(tmp
     assert stored["protocol"] == "validated-1a2b"
     from mic_core.experiments.validated import read_choices
     assert read_choices(choices) == [] and read_choices(choices, "validated-1a2b") == [stored]
+
+
+def test_merge_keeps_the_committed_choices_of_other_protocols(tmp_path):
+    """Merging one protocol's units (MNIST on all 10 000) must not drop the choices already
+    committed for others; a choice merged again replaces its own entry only."""
+    from mic_core.experiments.validated import read_choices
+    choices = tmp_path / "choices.json"
+    old = {"protocol": "validated", "dataset": "characters", "selection": "random",
+           "system": "mic", "chosen": {"starts": "uniform"}}
+    stale = {"protocol": "validated-1a2b", "dataset": "mnist", "selection": "random",
+             "system": "mic", "chosen": {"starts": "uniform"}}
+    choices.write_text(json.dumps({"protocol": "validated", "choices": [old, stale]}))
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "choice-mic-validated-1a2b-mnist-random.json").write_text(json.dumps(
+        {"dataset": "mnist", "selection": "random", "system": "mic",
+         "chosen": {"starts": "uniform+corners"}}))
+    assert merge([tmp_path / "part"], tmp_path / "experiments.csv", choices) == \
+        {"rows": 0, "choices": 1}
+    assert read_choices(choices) == [old]
+    [new] = read_choices(choices, "validated-1a2b")
+    assert new["chosen"] == {"starts": "uniform+corners"}

@@ -630,8 +630,9 @@ def skip_committed(units: list, queue: Queue, protocol: ValidatedProtocol,
 def merge(outs, results: Path = RESULTS, choices: Path = CHOICES) -> dict:
     """Put every test row found in the output directories ``outs`` into the results table
     (through the store) and every choice into the JSON ``choices`` (each with the name of
-    its protocol); returns what it did. A unit found in several folders (a worker's copy
-    and the shared folder's) counts once."""
+    its protocol; the choices already there for other (protocol, setting, system) keys are
+    kept, not overwritten); returns what it did. A unit found in several folders (a
+    worker's copy and the shared folder's) counts once."""
     units = {}
     for out in outs:
         for path in sorted(Path(out).glob("*.json")):
@@ -649,9 +650,18 @@ def merge(outs, results: Path = RESULTS, choices: Path = CHOICES) -> dict:
     if chosen:
         choices = Path(choices)
         choices.parent.mkdir(parents=True, exist_ok=True)
+        kept = {_choice_key(c): c for c in read_choices(choices, protocol=None)}
+        count = len(chosen)
+        chosen = list({**kept, **{_choice_key(c): c for c in chosen}}.values())
         chosen.sort(key=lambda c: (c["protocol"], c["dataset"], c["selection"], c["system"]))
         choices.write_text(json.dumps({"protocol": "validated", "choices": chosen}, indent=1))
-    return {"rows": len(rows), "choices": len(chosen)}
+        return {"rows": len(rows), "choices": count}
+    return {"rows": len(rows), "choices": 0}
+
+
+def _choice_key(choice: dict) -> tuple:
+    return (choice.get("protocol", "validated"), choice["dataset"], choice["selection"],
+            choice["system"])
 
 
 def choice_protocol(file_name: str, unit: dict) -> str:

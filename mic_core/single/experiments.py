@@ -47,6 +47,7 @@ from mic_core.type_selection import SELECTIONS
 PROTOCOL = "paper"  # MIC's default protocol: its split, types, test set and 50 iterations
 NOISE_IN = (0.0, 0.1)
 BATCH = 128
+DEVICE_BATCH = 1024  # targets per inversion call with a torch engine (one GPU launch each)
 
 
 def methods(code: str, capacity: str = "cells") -> tuple[str, str]:
@@ -102,21 +103,25 @@ def cell_config(dataset_name: str, selection: str, seed: int, noise_in: float, c
 def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code: str,
              cache_dir=None, log=lambda m: None, capacity: str = "cells",
              defaults: Path | None = None, deadline: float | None = None,
-             write=None, limit: int | None = None) -> list[dict]:
+             write=None, limit: int | None = None, device: str | None = None) -> list[dict]:
     """Train (or load) one generator and evaluate both its decision rules on the held-out
     test set; ``fit_seconds`` is the training's own wall time (also when loaded from the
     cache, where the file keeps it), ``seconds`` adds the classification of the test set.
     ``write(rows)`` receives each rule's row as soon as it is done (corners first).
     Raises ``OutOfTime`` (before anything is written) if the training would end after
     ``deadline`` (epoch seconds). ``limit``: fewer test samples than the protocol's (a
-    quick check of the command; such rows are not the protocol's)."""
+    quick check of the command; such rows are not the protocol's). ``device``: None (the
+    numba kernels) or "cpu" / "cuda" (the torch engine for the training's gradients, the
+    inversion and the corners; ``mic_core.single.torch_engine``): the rows' seconds are
+    then that engine's, and whoever merges them names it (``--machine``)."""
     dataset = load_dataset(DataConfig(dataset=dataset_name))
     train = cell_config(dataset_name, selection, seed, noise_in, code, capacity, defaults)
     cached = find_generator(dataset.config, train, cache_dir) is not None
 
     progress = deadline_progress(deadline, log)
     start = time.perf_counter()
-    generator = load_or_train_generator(dataset, train, cache_dir, progress=progress, log=log)
+    generator = load_or_train_generator(dataset, train, cache_dir, progress=progress, log=log,
+                                        device=device)
     fit_seconds = generator.train_seconds if math.isfinite(generator.train_seconds) \
         else time.perf_counter() - start
     chosen = seeded_subset(len(dataset.X_test), limit or TEST_LIMIT[dataset_name], seed=0)
@@ -128,7 +133,7 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     write = write or (lambda rows: None)
     # the class corners: no inversion
     start = time.perf_counter()
-    corners = corner_errors(generator, X)
+    corners = corner_errors(generator, X, device)
     corner_seconds = time.perf_counter() - start
     predicted = corners.argmin(axis=1)
     rows = [_row(cell, corner_name, y, predicted, names, fit_seconds + corner_seconds,
@@ -139,8 +144,10 @@ def run_cell(dataset_name: str, selection: str, seed: int, noise_in: float, code
     # the exposé's inversion, decided by the largest mass
     start = time.perf_counter()
     final_errors, predicted = [], []
-    for i in range(0, len(X), BATCH):
-        record = invert_code(generator, X[i:i + BATCH], CodeInversionConfig(), record="final")
+    batch = BATCH if device is None else DEVICE_BATCH
+    for i in range(0, len(X), batch):
+        record = invert_code(generator, X[i:i + batch], CodeInversionConfig(), record="final",
+                             device=device)
         final_errors.append(record.final_errors)
         predicted.append(record.winners)
     mass_seconds = time.perf_counter() - start
@@ -234,6 +241,53 @@ def merge(folders, results: Path = RESULTS, machine: tuple[str, str] | None = No
     return added
 
 
+def compare_rows(folder: Path, results: Path = RESULTS) -> list[dict]:
+    """The rows of ``folder/experiments.csv`` that ``results`` also has (the same cell and
+    method, run again elsewhere, e.g. with another engine), side by side: both accuracies,
+    their difference in points, both seconds, the machine of the ``results`` row, and on how
+    many held-out samples the two predicted the same class (where both kept predictions).
+    A check of an engine against the numba kernels, never merged into ``results``."""
+    from mic_core.experiments.store import decode_predictions, read_predictions
+    def own(table):  # the single generator's rows of this protocol
+        return table[(table["protocol"] == PROTOCOL) &
+                     table["method"].astype(str).str.startswith("single_")]
+    theirs = own(read_results(results))
+    labels = dict(zip((_key(*v[1:]) for v in theirs[list(KEY)].itertuples(index=False)),
+                      machine_labels(theirs, machines_path(results))))
+    by_key = {_key(*v[1:]): row for v, row in zip(
+        theirs[list(KEY)].itertuples(index=False), theirs.to_dict("records"))}
+
+    def predictions(path):
+        table = own(read_predictions(path))
+        return {_key(*v[1:]): text for v, text in zip(
+            table[list(KEY)].itertuples(index=False), table["predictions"])}
+    mine_predicted, their_predicted = predictions(Path(folder) / "experiments.csv"), \
+        predictions(results)
+    out = []
+    mine = own(read_results(Path(folder) / "experiments.csv"))
+    for values, row in zip(mine[list(KEY)].itertuples(index=False), mine.to_dict("records")):
+        key = _key(*values[1:])
+        if key not in by_key:
+            continue
+        other = by_key[key]
+        entry = {"dataset": key[1], "selection": key[2], "noise_in": float(key[3]),
+                 "seed": int(key[5]), "method": key[6], "accuracy": float(row["accuracy"]),
+                 "accuracy_results": float(other["accuracy"]),
+                 "difference_points": round(100 * (float(row["accuracy"]) -
+                                                   float(other["accuracy"])), 2),
+                 "fit_seconds": float(row["fit_seconds"]), "seconds": float(row["seconds"]),
+                 "fit_seconds_results": float(other["fit_seconds"]),
+                 "seconds_results": float(other["seconds"]),
+                 "machine_results": labels.get(key, HERE)}
+        if key in mine_predicted and key in their_predicted:
+            a = decode_predictions(mine_predicted[key])
+            b = decode_predictions(their_predicted[key])
+            if len(a) == len(b):
+                entry["same_prediction"] = round(float((a == b).mean()), 4)
+        out.append(entry)
+    return out
+
+
 def retire(dataset: str, code: str, capacity: str, reason: str, results: Path = RESULTS,
            archive: Path | None = None) -> int:
     """Remove ALL of this family's rows of ``dataset`` (and their predictions) from the
@@ -298,6 +352,10 @@ def main(argv=None) -> None:
     parser.add_argument("--deadline", type=float, default=None,
                         help="epoch seconds: skip a cell whose training would end later")
     parser.add_argument("--threads", type=int, default=1, help="numba threads")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                        help="run the training's gradients and the inversion in torch on "
+                             "this device (default: the numba kernels); merge such rows "
+                             "with a --machine that names the engine")
     parser.add_argument("--limit", type=int, default=None,
                         help="test samples (a quick check; the protocol's rows use all)")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="FOLDER",
@@ -305,10 +363,18 @@ def main(argv=None) -> None:
     parser.add_argument("--machine", default=None, metavar="LABEL=DESCRIPTION",
                         help="with --merge: the machine that ran the merged rows (e.g. "
                              "'xeon16=Intel Xeon, 16 CPUs, AVX-512, torch 2.11')")
+    parser.add_argument("--compare", type=Path, default=None, metavar="FOLDER",
+                        help="print FOLDER/experiments.csv's rows beside the same cells of "
+                             "--results (JSON; e.g. another engine's check), merge nothing")
     parser.add_argument("--report", action="store_true",
                         help="print the grid's coverage and the comparison with MIC and the "
                              "nearest neighbours (markdown) instead of running")
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        print(json.dumps({"command": "python -m mic_core.single.experiments " +
+                          " ".join(sys.argv[1:] if argv is None else argv),
+                          "rows": compare_rows(args.compare, args.results)}, indent=1))
+        return
     if args.report:  # the grid's coverage, then the comparison
         table = read_results(args.results)
         print(_markdown_table(coverage_table(table)) + "\n")
@@ -331,6 +397,18 @@ def main(argv=None) -> None:
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
+    if args.device is not None:
+        from mic_core.single.torch_engine import check_device, engine_name
+        try:
+            check_device(args.device)
+        except ValueError as exc:
+            parser.error(str(exc))
+        log(f"engine: {engine_name(args.device)}")
+        # beside the rows, for whoever merges them (--machine names the engine)
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        (args.results.parent / "engine.json").write_text(json.dumps(
+            {"engine": engine_name(args.device), "device": args.device,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     known_steps, known_rate = args.known_training.split(":")
     for dataset in args.dataset:
         for capacity in args.capacity:
@@ -359,7 +437,7 @@ def main(argv=None) -> None:
                                                 args.cache_dir, log, capacity, args.defaults,
                                                 args.deadline,
                                                 write=lambda r: _write_here(r, args.results),
-                                                limit=args.limit)
+                                                limit=args.limit, device=args.device)
                             except OutOfTime as exc:
                                 log(f"skipped {what}: {exc}")
                                 continue
@@ -504,6 +582,36 @@ def _markdown_table(frame) -> str:
     return "\n".join(lines)
 
 
+def _engine_check(path: Path) -> list[str]:
+    """The report's paragraph on cells run twice, once by the torch engine on a GPU and once
+    by the numba kernels (``--compare``'s JSON at ``path``; nothing if it is missing)."""
+    try:
+        found = json.loads(Path(path).read_text())
+        rows = found["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not rows:
+        return []
+    import pandas as pd
+    frame = pd.DataFrame(rows)
+    columns = [c for c in ("dataset", "selection", "noise_in", "seed", "method", "accuracy",
+                           "accuracy_results", "difference_points", "same_prediction",
+                           "fit_seconds", "fit_seconds_results", "machine_results")
+               if c in frame.columns]
+    frame = frame[columns].round({"fit_seconds": 1, "fit_seconds_results": 1})
+    return ["The engines checked against each other: cells that the table already had (numba "
+            "kernels on a CPU, `machine_results`) run again with the torch engine on the GPU "
+            "into a separate file, never merged (`" + found.get("command", "") + "`). "
+            "accuracy: the GPU run; accuracy_results: the table's row; same_prediction: the "
+            "share of held-out samples both predicted alike. Where the table's generator is "
+            "a shipped one (clustered, seed 42, input noise 0.1) the GPU run loaded it, so "
+            "only the inversion and the corners ran on the GPU (fit_seconds: the shipped "
+            "file's own training time where the file keeps one, else the seconds to load "
+            "it); elsewhere the generator was trained again, and the "
+            "two engines' rounding (float32, different summation orders) makes the two "
+            "trainings end in different weights.", _markdown_table(frame)]
+
+
 def report_section(table, results: Path = RESULTS) -> list[str]:
     """The single generator's part of ``python -m mic_core report`` (markdown paragraphs;
     none if the table holds no single-generator rows). ``results``: the table file whose
@@ -531,6 +639,7 @@ def report_section(table, results: Path = RESULTS) -> list[str]:
              "Coverage of the grid (seeds with both rules' rows; the issue asks for five "
              "seeds in every cell):", _markdown_table(coverage_table(table)),
              _markdown_table(frame)]
+    parts += _engine_check(Path(results).parent / "single" / "engine-check.json")
     try:
         from mic_core.experiments import read_results as read
         from mic_core.experiments.store import read_predictions

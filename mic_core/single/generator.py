@@ -345,7 +345,8 @@ def _load_checkpoint(path: Path, config: SingleTrainConfig, params, moments,
 def train_single_generator(types: np.ndarray, class_names, config: SingleTrainConfig,
                            progress: Callable[[TrainProgress], None] | None = None,
                            progress_every: int = 10, checkpoint: Path | None = None,
-                           checkpoint_every: int = 100) -> SingleGenerator:
+                           checkpoint_every: int = 100,
+                           device: str | None = None) -> SingleGenerator:
     """Train the single generator on ``types`` (C, K, T, D): every step one full batch of all
     C·K types with their codes (input noise clipped to [0, 1], as the experts), then Adam.
     Deterministic for a given config (the batch's gradient is summed over a fixed number
@@ -354,6 +355,11 @@ def train_single_generator(types: np.ndarray, class_names, config: SingleTrainCo
     ``checkpoint``: a file that keeps the training's state every ``checkpoint_every`` steps;
     a later call with the same config resumes from it (the result is the same as without
     interruption), and it is removed at the end.
+
+    ``device``: None (the numba kernels, the default) or "cpu" / "cuda": the batch's loss
+    and gradients by torch autograd there (``mic_core.single.torch_engine``); everything
+    else (noise draws, clipping, schedule, Adam, checkpoints) is the same numpy code. The
+    two engines round differently, so their trainings end in slightly different weights.
     """
     C, K, T, D = types.shape
     if len(class_names) != C:
@@ -367,6 +373,9 @@ def train_single_generator(types: np.ndarray, class_names, config: SingleTrainCo
     codes = np.ascontiguousarray(training_codes(C, K, config.code))  # (C·K, Q)
     clean_targets = np.ascontiguousarray(types.reshape(C * K, T, D), dtype=np.float32)
     P = _chunks(C * K)
+    if device is not None:
+        from mic_core.single.torch_engine import TrainingGradients
+        torch_gradients = TrainingGradients(Q, config.hidden_size, D, device)
     curve, first, seconds_before = [], 1, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
         restored = _load_checkpoint(Path(checkpoint), config, params, moments, rng)
@@ -384,7 +393,10 @@ def train_single_generator(types: np.ndarray, class_names, config: SingleTrainCo
             targets = (clean_targets + config.noise_out *
                        rng.randn(1, *clean_targets.shape)[0]).astype(np.float32)
         # forward, backprop and update the parameters
-        loss = _batch_loss_and_grads(params, inputs, targets, grads, P)
+        if device is None:
+            loss = _batch_loss_and_grads(params, inputs, targets, grads, P)
+        else:
+            loss = torch_gradients(params, inputs, targets, grads)
         _clip_per_expert(grads, config.max_grad_norm)
         lr = config.learning_rate * (0.55 + 0.45 * float(np.cos(np.pi * step / config.steps)))
         _adam(params, grads, moments, step, lr)
@@ -492,11 +504,14 @@ def load_or_train_generator(dataset: Dataset, train: SingleTrainConfig,
                             cache_dir: Path | None = None,
                             progress: Callable[[TrainProgress], None] | None = None,
                             log: Callable[[str], None] = lambda message: None,
-                            allow_training: bool = True) -> SingleGenerator:
+                            allow_training: bool = True,
+                            device: str | None = None) -> SingleGenerator:
     """The generator for ``dataset`` and ``train``: shipped in ``assets/single``, else
     cached, else trained now on the experts' types and cached (unless ``allow_training``
     is False: then a ValueError says that this configuration was never trained). An
-    interrupted training resumes from its checkpoint beside the file."""
+    interrupted training resumes from its checkpoint beside the file. ``device``: the
+    training's engine (``train_single_generator``); a file found is used whatever engine
+    trained it."""
     name = file_name(dataset.config, train)
     shipped = SHIPPED_GENERATORS / name
     if shipped.exists():
@@ -518,6 +533,7 @@ def load_or_train_generator(dataset: Dataset, train: SingleTrainConfig,
                              f"first (python -m mic_core train --system single ...)")
         types = load_or_select_types(dataset, train.experts_config(dataset.name), cache_dir)
         generator = train_single_generator(types, dataset.class_names, train, progress,
-                                           checkpoint=path.with_name(path.name + ".part.npz"))
+                                           checkpoint=path.with_name(path.name + ".part.npz"),
+                                           device=device)
         save_generator(generator, path, dataset.config, train)
         return generator

@@ -149,8 +149,13 @@ def start_codes(generator: SingleGenerator, n_targets: int, config: CodeInversio
 
 
 def code_error_and_grad(generator: SingleGenerator, codes: np.ndarray, targets: np.ndarray,
-                        dtype=np.float32):
-    """Reconstructions (N, T, D), MSE (N,) and dMSE/dcode (N, Q) of ``codes`` (N, Q)."""
+                        dtype=np.float32, device: str | None = None):
+    """Reconstructions (N, T, D), MSE (N,) and dMSE/dcode (N, Q) of ``codes`` (N, Q).
+    ``device``: None (the numba kernels) or "cpu" / "cuda" (torch autograd there,
+    ``mic_core.single.torch_engine``)."""
+    if device is not None:
+        from mic_core.single import torch_engine
+        return torch_engine.code_error_and_grad(generator, codes, targets, device, dtype)
     N, (T, D), Q = len(codes), targets.shape[1:], generator.code_size
     recon = np.empty((N, 1, T, D), dtype=dtype)
     errors = np.empty((N, 1), dtype=dtype)
@@ -163,8 +168,10 @@ def code_error_and_grad(generator: SingleGenerator, codes: np.ndarray, targets: 
 
 def invert_code_steps(generator: SingleGenerator, targets,
                       config: CodeInversionConfig = CodeInversionConfig(),
-                      dtype=np.float32) -> Iterator[CodeInversionStep]:
-    """Yield iterations 0..config.iterations of the code inversion of ``targets``."""
+                      dtype=np.float32, device: str | None = None
+                      ) -> Iterator[CodeInversionStep]:
+    """Yield iterations 0..config.iterations of the code inversion of ``targets``
+    (``device``: the engine of ``code_error_and_grad``)."""
     targets = check_targets(generator, targets, dtype)
     vector = start_codes(generator, len(targets), config, dtype)
     m = np.zeros_like(vector)  # Adam-like moments
@@ -172,7 +179,7 @@ def invert_code_steps(generator: SingleGenerator, targets,
     for iteration in range(config.iterations + 1):
         code = project_to_simplex(vector).astype(dtype) if config.projection == "simplex" \
             else vector
-        recon, errors, grad = code_error_and_grad(generator, code, targets, dtype)
+        recon, errors, grad = code_error_and_grad(generator, code, targets, dtype, device)
         yield CodeInversionStep(iteration, code.copy(), errors, recon)
         m = config.beta1 * m + (1 - config.beta1) * grad
         s = config.beta2 * s + (1 - config.beta2) * grad * grad
@@ -181,15 +188,16 @@ def invert_code_steps(generator: SingleGenerator, targets,
 
 def invert_code(generator: SingleGenerator, targets,
                 config: CodeInversionConfig = CodeInversionConfig(), record: str = "full",
-                dtype=np.float32) -> CodeInversionRecord:
+                dtype=np.float32, device: str | None = None) -> CodeInversionRecord:
     """Invert ``targets`` (N, T, D) in the single generator. ``record``: "full" (every
     iteration's reconstruction), "errors" (every code and error, the final reconstruction)
-    or "final" (the final iteration only)."""
+    or "final" (the final iteration only). ``device``: None (the numba kernels) or "cpu" /
+    "cuda" (torch autograd there)."""
     if record not in ("full", "errors", "final"):
         raise ValueError(f"record must be 'full', 'errors' or 'final', got {record!r}")
     codes, errors, recons = [], [], []
     step = None
-    for step in invert_code_steps(generator, targets, config, dtype):
+    for step in invert_code_steps(generator, targets, config, dtype, device):
         if record != "final":
             codes.append(step.codes)
             errors.append(step.errors)
@@ -207,9 +215,14 @@ def invert_code(generator: SingleGenerator, targets,
         config=config)
 
 
-def corner_errors(generator: SingleGenerator, targets) -> np.ndarray:
-    """(N, C) for every class, the lowest reconstruction error of its corner codes."""
+def corner_errors(generator: SingleGenerator, targets, device: str | None = None
+                  ) -> np.ndarray:
+    """(N, C) for every class, the lowest reconstruction error of its corner codes
+    (``device``: None, numba and numpy; or "cpu" / "cuda", torch there)."""
     targets = check_targets(generator, targets)
+    if device is not None:
+        from mic_core.single import torch_engine
+        return torch_engine.corner_errors(generator, targets, device)
     corners = generator.generate(generator.corner_codes())  # (Q, T, D)
     errors = ((targets[:, None] - corners[None]) ** 2).mean(axis=(2, 3))  # (N, Q)
     classes = generator.code_classes()
