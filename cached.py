@@ -10,8 +10,9 @@ inversion's iterations, 51 the decision), ``sample_class`` (the held-out class f
 ``expert_set`` (a named set of taught experts, ``mic_core.teaching``; empty: the base),
 ``drawing`` (Compete's drawn target, ``mic_core.drawing.target_to_link``; empty: none),
 ``starts`` (the inversion's starts, ``mic_core.inversion.STARTS``; empty: as chosen on
-validation for the experts' setting, ``inversion_config``) and ``optimiser`` (adam|
-exponentiated).
+validation for the experts' setting, ``inversion_config``), ``optimiser`` (adam|
+exponentiated) and ``starts_view`` (Compete's restarts view shown, 0/1; hidden by default:
+every frame of the race draws it, and a class's browsers share the machine, issue 16).
 
 Streamlit forgets the state of a widget that a page does not draw (and of a keyed widget
 across a page switch); ``init_state`` re-asserts every key at the top of each page and keeps
@@ -60,7 +61,8 @@ route_through_app()
 DEFAULTS = {"dataset": "characters", "selection": "clustered", "seed": 42, "noise_in": 0.1,
             "noise_out": 0.0, "sample": -1, "expert": -1, "iteration": -1,
             "sample_class": "any class", "present": 0, "fps": 8, "loop": 0,
-            "expert_set": "", "drawing": "", "starts": "", "optimiser": "adam"}
+            "expert_set": "", "drawing": "", "starts": "", "optimiser": "adam",
+            "starts_view": 0}
 _TYPES = {k: type(v) for k, v in DEFAULTS.items()}
 _KEPT = "_kept_state"  # a copy of the state keys that no widget owns
 
@@ -91,6 +93,7 @@ def init_state() -> None:
         state["dataset"] = "characters"
     state["fps"] = int(min(10, max(1, int(state["fps"]))))
     state["present"], state["loop"] = int(bool(state["present"])), int(bool(state["loop"]))
+    state["starts_view"] = int(bool(state["starts_view"]))
     if state["starts"] not in ("",) + STARTS:
         state["starts"] = ""
     if state["optimiser"] not in OPTIMISERS:
@@ -179,12 +182,14 @@ def inversion(name: str, train: TrainConfig, target: np.ndarray) -> InversionRec
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def classification(name: str, train: TrainConfig, target: np.ndarray,
-                   inversion: InversionConfig = InversionConfig()) -> Classification:
+                   inversion: InversionConfig = InversionConfig(),
+                   record: str = "full") -> Classification:
     """The full classification record of one target (T, D) (Streamlit keys the cache by
     the array's contents): the data set's decision rule (``default_rule``: free ends for
-    letters, plain for MNIST), inverted by ``inversion``."""
+    letters, plain for MNIST), inverted by ``inversion``; ``record="final"``: the decision
+    only (no iterations kept: a check such as the drawing reversed)."""
     return classify(_experts(name, train), target[None], inversion, rule=default_rule(name),
-                    standardiser=dataset(name).standardiser, record="full")
+                    standardiser=dataset(name).standardiser, record=record)
 
 
 @st.cache_resource(show_spinner="Measuring how well these experts fit their data set…",
@@ -296,12 +301,13 @@ def competing_experts_ui(name: str, train: TrainConfig) -> tuple[ExpertSet, str]
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def set_classification(name: str, set_key: str, target: np.ndarray,
-                       inversion: InversionConfig = InversionConfig()) -> Classification:
+                       inversion: InversionConfig = InversionConfig(),
+                       record: str = "full") -> Classification:
     """``classification`` by a named set (``set_key`` from ``competing_experts_ui``)."""
     set_name, version = set_key.rsplit(":", 1)
     return classify(_named_set(name, set_name, int(version)).experts, target[None],
                     inversion, rule=default_rule(name),
-                    standardiser=dataset(name).standardiser, record="full")
+                    standardiser=dataset(name).standardiser, record=record)
 
 # --- network inversion (issue 13) ----------------------------------------------------------
 
@@ -502,11 +508,12 @@ def style_evaluation(name: str, training: str):
 # (never mutated: st.plotly_chart copies a figure with to_dict; passing a Figure, not a dict,
 # also skips plotly's re-validation, which cost more than building it)
 @st.cache_resource(show_spinner=False, max_entries=16)
-def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None):
+def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None = None,
+               height: int | None = None):
     """The reference card of the experts named by ``key``: how the data set writes each class
-    (``scale``: true proportions, ``figures.true_shape``)."""
+    (``scale``: true proportions, ``figures.true_shape``; ``height``: px, default by rows)."""
     from figures import types_card_figure
-    return types_card_figure(_types, list(names), scale=scale)
+    return types_card_figure(_types, list(names), scale=scale, height=height)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

@@ -104,16 +104,17 @@ def _browsers_cpu_seconds() -> float:
 
 
 class Server:
-    """``streamlit run app.py`` on a free port, with a sampler of its memory."""
+    """``streamlit run app.py`` on a free port, with a sampler of its memory; ``root``: the
+    checkout whose app it runs (default this one)."""
 
-    def __init__(self):
+    def __init__(self, root: Path = ROOT):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.memory: list[tuple[float, float]] = []  # (seconds since start, RSS MB)
         self._started = time.perf_counter()
         self._stop = threading.Event()

@@ -338,29 +338,50 @@ def arena_layout(names: tuple, n_iterations: int, image: bool, presentation: boo
     return {"layout": layout, "titles": titles}
 
 
+STARTS_HEIGHT = 800  # the player's height with the restarts view (shown on request)
+STARTS_ROW = 0.34  # the restarts view's row: the figure's bottom third; the rest above it
+
+
 def _restarts_layout(layout: dict, titles: dict, n_iterations: int, n_types: int,
                      small: int) -> None:
-    """Several starts: below the selected expert, its starts' paths over the simplex of
-    mixture weights (x4/y4, square, the types' corners labelled) and every start's error
-    by iteration (x6/y6, log scale; its range is the record's, set by ``arena_spec``)."""
+    """Several starts, shown on request, in a row of their own below the other panels (the
+    player grows to ``STARTS_HEIGHT``, the other panels keep their size in pixels): the
+    selected expert's starts' paths over the simplex of mixture weights (x4/y4, square, the
+    types' corners and the uniform centre labelled) and every start's error by iteration
+    (x6/y6, log scale, axes titled; its range is the record's, set by ``arena_spec``)."""
     hidden = dict(showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    layout["yaxis3"] = dict(layout["yaxis3"], domain=[0.46, 0.92])
-    layout["xaxis4"] = dict(hidden, domain=[0.32, 0.455], range=[-1.3, 1.3],
+    layout["height"] = STARTS_HEIGHT
+    layout["yaxis3"] = dict(layout["yaxis3"], domain=[0.04, 0.92])  # the selected expert:
+    #   the room of its mixture weights' bars too (they are the kept start's path's end)
+
+    def above(y: float) -> float:  # the other panels' paper coordinates, moved up
+        return STARTS_ROW + y * (1 - STARTS_ROW)
+    for name in [k for k in layout if k.startswith("yaxis") and "domain" in layout[k]]:
+        layout[name] = dict(layout[name], domain=[above(d) for d in layout[name]["domain"]])
+    layout["annotations"] = [dict(a, y=above(a["y"])) if a.get("yref") == "paper" and
+                             a["y"] < 1 else a for a in layout["annotations"]]
+    for key, title in titles.items():
+        titles[key] = dict(title, y=above(title["y"]))
+    layout["xaxis4"] = dict(hidden, domain=[0.0, 0.3], range=[-1.45, 1.45],
                             constrain="domain")
-    layout["yaxis4"] = dict(hidden, domain=[0.02, 0.31], range=[-1.3, 1.3],
+    layout["yaxis4"] = dict(hidden, domain=[0.0, 0.27], range=[-1.45, 1.45],
                             scaleanchor="x4", scaleratio=1, constrain="domain")
-    layout["xaxis6"] = dict(domain=[0.485, 0.625], range=[0, n_iterations - 1],
-                            fixedrange=True, showgrid=False, zeroline=False, nticks=3,
-                            tickfont=dict(size=small - 1), ticks="outside", ticklen=2)
-    layout["yaxis6"] = dict(domain=[0.06, 0.31], type="log", fixedrange=True, nticks=3,
-                            side="right",
+    layout["xaxis6"] = dict(domain=[0.4, 1.0], range=[0, n_iterations - 1],
+                            fixedrange=True, showgrid=False, zeroline=False, nticks=6,
+                            tickfont=dict(size=small), ticks="outside", ticklen=3,
+                            title=dict(text="iteration", font=dict(size=small), standoff=4))
+    layout["yaxis6"] = dict(domain=[0.05, 0.27], type="log", fixedrange=True, nticks=4,
                             showgrid=True, gridcolor="#eef1f4", zeroline=False,
-                            tickfont=dict(size=small - 1), exponentformat="power")
+                            tickfont=dict(size=small), exponentformat="power",
+                            title=dict(text="error (log)", font=dict(size=small), standoff=4))
     for k, (x, y) in enumerate(start_corners(n_types)):
         layout["annotations"].append(dict(
-            x=x * 1.12, y=y * 1.12 + (0.1 if y > 0 else -0.1), xref="x4", yref="y4",
-            text=f"{k + 1}", showarrow=False, font=dict(size=small - 1, color="#6b7280")))
-    titles["starts"] = _panel_title(0.32, 0.335, small)
+            x=x * 1.1, y=y * 1.1 + (0.12 if y > 0 else -0.12), xref="x4", yref="y4",
+            text=f"type {k + 1}", showarrow=False, font=dict(size=small, color="#6b7280")))
+    layout["annotations"].append(dict(x=0, y=-0.14, xref="x4", yref="y4", text="uniform",
+                                      showarrow=False, yanchor="top",
+                                      font=dict(size=small - 1, color="#6b7280")))
+    titles["starts"] = _panel_title(0.0, 0.285, small + 1)
 
 
 def _starts_spec(record: InversionRecord, n: int) -> dict:
@@ -381,18 +402,32 @@ def _starts_spec(record: InversionRecord, n: int) -> dict:
 
 
 def _crop_words(crop) -> str:
+    """Which part of an expert's reconstruction the free-ends decision compared, in plain
+    words (``crop``: the (start, end) fractions of the pen path left out).
+
+    >>> _crop_words((0.05, 0.0)), _crop_words((0.0, 0.1)), _crop_words((0.05, 0.25))
+    ('compared without its first 5 %', 'compared without its last 10 %', \
+'compared without its first 5 % and last 25 %')
+    >>> _crop_words(None), _crop_words((0.0, 0.0))
+    ('compared whole', 'compared whole')
+    """
     if crop is None:
-        return "all of it"
+        return "compared whole"
     start, end = (int(round(100 * float(c))) for c in crop)
-    if start == end == 0:
-        return "all of it"
-    return f"cut {start} % / {end} %"
+    parts = ([f"first {start} %"] if start else []) + ([f"last {end} %"] if end else [])
+    return "compared without its " + " and ".join(parts) if parts else "compared whole"
+
+
+# the race's title at the decision, by rule: plain words (the teacher test: "free ends" was
+# jargon); free ends may leave out a letter's connecting strokes at either end
+DECIDING_WORDS = {"free ends": "error, loose ends left out", "plain": "final error"}
 
 
 def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
                selected: int | None = None, start: int = 0, autoplay: bool = False,
                presentation: bool = False, fps: int = 8, loop: bool = False,
-               token: str = "", scale=None, reveal: bool = False) -> dict:
+               token: str = "", scale=None, reveal: bool = False,
+               starts_view: bool = True) -> dict:
     """Everything the arena player needs for target ``n`` of a classification record:
     the layout (``arena_layout``) and compact data (errors, mixture weights, quantised
     reconstructions, the deciding errors and, with free ends, the part of each final
@@ -404,6 +439,9 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     reconstructions keep their true proportions (``true_shape``). ``reveal``: the page
     names the winner only once the player reaches the decision (presentation mode: the
     class sees the race first), so the player reports reaching it, also while looping.
+    ``starts_view``: with several starts, the restarts view and its data (``starts``, about a
+    sixth of the spec) are included; without, the player shows the kept start's mixture
+    weights, as with one start (Compete shows the view on request: it costs every frame).
     """
     record = classification.inversion
     names = tuple(classification.class_names)
@@ -414,7 +452,8 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
     recon = true_shape(record.reconstructions[n], None if image else scale)
     winner = int(classification.winners[n])
     selected = winner if selected is None or not 0 <= selected < E else int(selected)
-    several = record.start_errors is not None and not presentation  # the restarts view
+    several = (record.start_errors is not None and not presentation  # the restarts view
+               and starts_view)
     cached = arena_layout(names, I, image, presentation, record.mixture_weights.shape[-1],
                           record.start_errors.shape[2] if several else 1)
     log_errors = np.log10(np.maximum(errors, 1e-6))
@@ -430,7 +469,7 @@ def arena_spec(classification, n: int = 0, *, true_index: int | None = None,
         heat=dict(z=np.round(log_errors, 3).tolist(), lo=float(log_errors.min()),
                   hi=float(log_errors.max()),
                   customdata=np.repeat(np.arange(E)[:, None], I, axis=1).tolist()),
-        deciding_label="free ends" if free_ends else "final error",
+        deciding_label=DECIDING_WORDS["free ends" if free_ends else "plain"],
         kept=None, crop_words=None, start=int(np.clip(start, 0, I)), autoplay=bool(autoplay),
         selected=selected, presentation=bool(presentation), fps=int(np.clip(fps, 1, 10)),
         loop=bool(loop), reveal=bool(reveal), layout=cached["layout"],

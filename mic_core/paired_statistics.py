@@ -22,6 +22,16 @@ import numpy as np
 from scipy.stats import binom, binomtest
 
 
+def p_text(p_value: float) -> str:
+    """A p-value as the reports print it; one that underflowed to zero in floating point is
+    below the smallest double, not zero.
+
+    >>> p_text(0.0018), p_text(2.4e-21), p_text(0.0)
+    ('p = 0.0018', 'p = 2.4e-21', 'p < 1e-300')
+    """
+    return "p < 1e-300" if p_value < 1e-300 else f"p = {p_value:.2g}"
+
+
 @dataclass(frozen=True)
 class PairedComparison:
     """A − B in accuracy units, with its 95 % interval and McNemar's p-value."""
@@ -45,8 +55,8 @@ class PairedComparison:
         """
         test = "McNemar" if self.runs == 1 else f"sign-flip over {self.runs} seeds"
         return (f"{a} − {b}: {self.estimate * 100:+.1f} points (95 % interval "
-                f"{self.ci_low * 100:+.1f} to {self.ci_high * 100:+.1f}; {test} p = "
-                f"{self.p_value:.2g})").replace("interval +", "interval ")
+                f"{self.ci_low * 100:+.1f} to {self.ci_high * 100:+.1f}; {test} "
+                f"{p_text(self.p_value)})").replace("interval +", "interval ")
 
 
 def _runs_outcomes(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from mic_core.paired_statistics import p_text
+
 SETTINGS = (("characters", "clustered"), ("characters", "random"), ("mnist", "clustered"),
             ("mnist", "random"))
 # METHOD §6: mean over 5 runs, test sets not held out
@@ -577,7 +579,7 @@ def _points(c: dict | None, missing: str = "no per-sample predictions") -> str:
     if c is None:
         return missing
     return (f"{c['estimate'] * 100:+.1f} ({c['ci_low'] * 100:+.1f} to "
-            f"{c['ci_high'] * 100:+.1f}), p = {c['p_value']:.2g}")
+            f"{c['ci_high'] * 100:+.1f}), {p_text(c['p_value'])}")
 
 
 def _sentence(c: dict) -> str:
@@ -586,7 +588,7 @@ def _sentence(c: dict) -> str:
     '+0.8 points, 95 % interval +0.3 to +1.2, p = 0.0018'
     """
     return (f"{c['estimate'] * 100:+.1f} points, 95 % interval {c['ci_low'] * 100:+.1f} to "
-            f"{c['ci_high'] * 100:+.1f}, p = {c['p_value']:.2g}")
+            f"{c['ci_high'] * 100:+.1f}, {p_text(c['p_value'])}")
 
 
 def _choice_text(choices: dict) -> str:

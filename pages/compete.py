@@ -27,7 +27,8 @@ header[data-testid="stHeader"] { display: none; }
 .block-container { padding-top: 0.6rem !important; padding-bottom: 0 !important; }
 .block-container h2 { font-size: 2.2rem; }
 .block-container p, .block-container li { font-size: 1.15rem; }
-</style>"""
+.block-container [data-testid="stButtonGroup"] p { font-size: 1rem; }
+</style>"""  # the segmented controls keep their size: "Both" was clipped at 1280 px
 COMPACT_CSS = """<style>
 .block-container { padding-top: 3.2rem !important; padding-bottom: 1rem !important; }
 </style>"""
@@ -130,18 +131,39 @@ def reference_card_ui(experts, key: str, noun: str, scale=None, short: bool = Fa
                                                       "staticPlot": True})
 
 
-def inversion_words(inversion) -> str:
-    """An inversion record's starts and optimiser in a few words, for the verdict."""
-    n = 1 if inversion.start_errors is None else inversion.start_errors.shape[2]
+def no_fit_examples_ui(experts, key: str, noun: str, scale=None) -> None:
+    """Beside "No expert fits": how the data set writes each class, open (the teacher test:
+    a natural upright "a" fitted no expert, and nothing showed the form the experts know)."""
+    with st.expander(f"How the data set writes each {noun}: draw yours like one of these",
+                     expanded=True, icon=":material/menu_book:"):
+        st.caption(f"Each expert learnt its {noun} from these four examples"
+                   + (", starting at the dot (the direction counts)." if noun == "letter"
+                      else "."))
+        st.plotly_chart(cached.types_card(key, experts.types, tuple(experts.class_names),
+                                          scale, height=220),
+                        key="no_fit_card", config={"displayModeBar": False,
+                                                   "staticPlot": True})
+
+
+def inversion_words(inversion, n_types: int = 4) -> str:
+    """An inversion record's (or an ``InversionConfig``'s, for experts of ``n_types`` types)
+    starts and optimiser in a few words, for the verdict."""
+    config = getattr(inversion, "config", inversion)
+    start_errors = getattr(inversion, "start_errors", None)
+    n = (start_errors.shape[2] if start_errors is not None else
+         1 if hasattr(inversion, "config") else config.n_starts(n_types))
     starts = "uniform start" if n == 1 else f"{n} starts"
-    return f"{starts}, {OPTIMISER_WORDS[inversion.config.optimiser]}"
+    return f"{starts}, {OPTIMISER_WORDS[config.optimiser]}"
 
 
 def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = False,
-               hint: str | None = None) -> None:
+               examples=None):
     """The verdict in words; ``hidden`` (presentation mode while the race plays): a
     question instead, so that the class watches the race before it hears who won.
-    ``hint``: that the drawing reads better the other way round (``direction_hint``)."""
+    ``examples``: draws how the data set writes each class, beside "No expert fits".
+    Returns the place for a hint that the drawing reads better the other way round
+    (``hint_ui``; None while the verdict is hidden): the hint is worked out after the
+    verdict and the race are on their way to the browser."""
     winner = int(record.winners[0])
     plain = int(np.argmin(record.reconstruction_errors[0]))
     size = "##" if present else "###"
@@ -149,14 +171,15 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
         st.markdown(f"{size} Who will win?")
         st.markdown("The verdict comes when the race reaches the decision "
                     "(space plays, the arrows step).")
-        return
+        return None
     if not quality.fits:
         st.markdown(f"{size} No expert fits")
         st.warning(quality.sentence + f" The closest would be **{names[winner]}**.",
                    icon=":material/help:")
-        if hint:
-            st.info(hint, icon=":material/swap_horiz:")
-        return
+        slot = st.empty()
+        if examples is not None:
+            examples()
+        return slot
     verdict = f"{size} The winner: **{names[winner]}**"
     if truth is not None:
         verdict += " :material/check_circle:" if truth == winner else \
@@ -164,9 +187,7 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
     st.markdown(verdict)
     if present:
         st.markdown(quality.sentence)
-        if hint:
-            st.info(hint, icon=":material/swap_horiz:")
-        return
+        return st.empty()
     note = "" if plain == winner else (
         f" Decided with free ends (a letter may leave out its connecting strokes); by the "
         f"plain reconstruction error, {names[plain]} would lead.")
@@ -174,8 +195,16 @@ def verdict_ui(record, names, truth, quality, present: bool, hidden: bool = Fals
     st.caption(quality.sentence + note + f" Experts: {kind}, "
                f"{st.session_state['selection']}, seed {st.session_state['seed']}; "
                f"{inversion_words(record.inversion)} (sidebar, top left).")
+    return st.empty()
+
+
+def hint_ui(slot, record, reversed_record, thresholds, noun: str) -> None:
+    """In ``slot`` (``verdict_ui``'s), one sentence when the drawing reads clearly better
+    the other way round (``direction_hint``; ``reversed_record``: the classification of the
+    drawing reversed in time)."""
+    hint = direction_hint(record, reversed_record, thresholds, noun)
     if hint:
-        st.info(hint, icon=":material/swap_horiz:")
+        slot.info(hint, icon=":material/swap_horiz:")
 
 
 def new_target(token: str) -> bool:
@@ -204,12 +233,14 @@ def apply_report(report, token: str) -> None:
     state["loop"] = int(bool(report.get("loop", state["loop"])))
 
 
-def classification_of(name: str, train, set_key: str, inversion, target):
+def classification_of(name: str, train, set_key: str, inversion, target,
+                      record: str = "full"):
     """The classification record of ``target`` by the competing experts (cached): the
-    configuration's (``train``) or the named set's (``set_key``)."""
+    configuration's (``train``) or the named set's (``set_key``); ``record="final"``: the
+    decision only."""
     target = np.ascontiguousarray(target, np.float32)
-    return (cached.set_classification(name, set_key, target, inversion) if set_key
-            else cached.classification(name, train, target, inversion))
+    return (cached.set_classification(name, set_key, target, inversion, record) if set_key
+            else cached.classification(name, train, target, inversion, record))
 
 
 def _choose_expert() -> None:
@@ -227,6 +258,27 @@ def selected_ui(names, selected: int, winner: int, fits: bool = True) -> int:
                  help="Or click an expert in the race, the heat map or the small "
                       "reconstructions")
     return selected
+
+
+def _show_starts() -> None:
+    st.session_state["starts_view"] = int(st.session_state["_starts_view_widget"])
+
+
+def starts_view_ui(record) -> None:
+    """With several starts per expert, a switch for the restarts view (the state key
+    ``starts_view``, off by default): the selected expert's every start over the simplex of
+    mixture weights and its error by iteration. The decision is the same either way (every
+    start is inverted; the view only draws them): hidden, the race costs a class's browsers
+    less (issue 16)."""
+    starts = record.inversion.start_errors
+    if starts is None:
+        return
+    st.session_state["_starts_view_widget"] = bool(st.session_state["starts_view"])
+    st.toggle(f"Show each expert's {starts.shape[2]} starts", key="_starts_view_widget",
+              on_change=_show_starts,
+              help="Every expert searched its input vector from the uniform vector and from "
+                   "each of its types' corners and kept the start with the lowest error. "
+                   "Shown: where the selected expert's starts went, and their errors.")
 
 
 def export_ui(record, spec, quality) -> None:
@@ -256,7 +308,6 @@ inversion_ui(cached.validated_starts(data.name, train))
 inversion = cached.inversion_config(data.name, train)
 experts, set_key = cached.competing_experts_ui(data.name, train)
 experts_key = f"{data.name}|{train}|{set_key}"  # names these experts in the figure caches
-thresholds = cached.fit_thresholds(data.name, train, inversion)
 noun = "digit" if data.name == "mnist" else "letter"
 
 widths = [1, 2.4] if not st.session_state["present"] else [1, 2.2]
@@ -264,6 +315,9 @@ left, right = st.container(key="arena").columns(widths, gap="medium")
 notice = right.empty()  # first on the right, at the top of the screen: what is wrong with
 #   a drawing, else the verdict (the player below it keeps its place: no reload); a
 #   placeholder, so that what it held goes at once when the single generator takes over
+with notice:  # another inversion's thresholds may be measured now: say so where the
+    #   results go (the teacher test saw a blank right half after changing the optimiser)
+    thresholds = cached.fit_thresholds(data.name, train, inversion)
 with left:
     source, present = header_ui()
     contestants = single_ui.contestants_ui()  # experts, single generator or both (issue 11)
@@ -290,14 +344,14 @@ if contestants == "single":  # the single generator alone
     cached.sync_url()
     st.stop()
 
-record = classification_of(data.name, train, set_key, inversion, target)
-names = list(record.class_names)
-winner = int(record.winners[0])
-quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
-hint = None  # a loose fit of a drawn letter: does it read better the other way round?
-if source == "Draw" and data.standardiser is not None and needs_direction_check(quality):
-    hint = direction_hint(record, classification_of(data.name, train, set_key, inversion,
-                                                     target[::-1]), thresholds, noun)
+with notice, st.spinner(f"Every expert inverts the {noun} "
+                       f"({inversion_words(inversion, experts.types.shape[1])})…",
+                       show_time=True):  # shown after
+    #   half a second: a new inversion option (its first run) or a busy server
+    record = classification_of(data.name, train, set_key, inversion, target)
+    names = list(record.class_names)
+    winner = int(record.winners[0])
+    quality = fit_quality(float(record.deciding_errors[0, winner]), thresholds, noun)
 token = hashlib.sha1(f"{cached.target_key(target)}|{train}|{set_key}|{truth}|{inversion}"
                      .encode()).hexdigest()[:16]
 autoplay = new_target(token)
@@ -312,19 +366,28 @@ with right:
     if int(state["iteration"]) < 0 or int(state["iteration"]) >= last:
         state["_revealed"] = token  # once seen, the verdict stays for this target
     with notice.container():  # first in the column, whatever the verdict holds: the player
-        verdict_ui(record, names, truth, quality, present,  # keeps its place (and iframe)
-                   hidden=present and state.get("_revealed") != token, hint=hint)
+        hint_slot = verdict_ui(record, names, truth, quality, present,  # keeps its place
+                               hidden=present and state.get("_revealed") != token,
+                               examples=lambda: no_fit_examples_ui(experts, experts_key, noun,
+                                                                   true_scale(data)))
     selected = int(state["expert"]) if 0 <= int(state["expert"]) < len(names) else winner
     spec = arena_spec(record, 0, true_index=truth, selected=selected,
                       start=last if state["iteration"] < 0 else int(state["iteration"]),
                       autoplay=autoplay, presentation=present, fps=int(state["fps"]),
                       loop=bool(state["loop"]), token=token, scale=true_scale(data),
-                      reveal=present)
+                      reveal=present, starts_view=bool(state["starts_view"]))
     arena_player(spec)
+    # a loose fit of a drawn letter: does it read better the other way round? (a second
+    # inversion, after the verdict and the race have gone to the browser: it delays neither)
+    if hint_slot is not None and source == "Draw" and data.standardiser is not None and \
+            needs_direction_check(quality):
+        hint_ui(hint_slot, record, classification_of(data.name, train, set_key, inversion,
+                                                     target[::-1], "final"), thresholds, noun)
     if not present:
         cols = st.columns([1, 2.2], vertical_alignment="top")
         with cols[0]:
             selected_ui(names, selected, winner, quality.fits)
+            starts_view_ui(record)
         with cols[1]:
             st.plotly_chart(cached.expert_types_figure(experts_key, selected,
                                                        experts.types[selected], names[selected],

@@ -1,6 +1,7 @@
 """Compete's restarts in a real browser (Debian's Chromium through Playwright; the server and
 the browser from ``tests/conftest.py``): a letter drawn with the mouse, restarts on (the
-default chosen on validation), every start's path drawn, the charts clicked; presentation
+default chosen on validation) with their view hidden until asked for, then shown without
+restarting the race: every start's path drawn, the charts clicked; presentation
 mode toggled while the race plays keeps it playing; a bad drawing's warning on the first
 screen at 1280x720. Any page error fails the test."""
 from pathlib import Path
@@ -46,8 +47,18 @@ def test_restarts_drawn_clicked_and_kept_through_presentation_mode(app_url, open
     draw_letter(page, letter_path(0)[0])
     page.get_by_text("The winner:").wait_for(timeout=90_000)
     frame = player_frame(page)
-    assert frame.evaluate("window.__arena.spec.starts.S") == 5
+    # the five starts decide, but their view waits to be asked for (issue 16)
+    assert frame.evaluate("window.__arena.spec.starts") is None
     frame.evaluate("window.__arena.pause(); window.__arena.setPosition(12)")
+    page.wait_for_timeout(300)
+    assert frame.evaluate("document.querySelectorAll('#layer .start-path').length") == 0
+    winner = frame.evaluate("window.__arena.spec.winner")
+    page.wait_for_function("() => location.search.includes('iteration=12')", timeout=30_000)
+    page.get_by_text("Show each expert's 5 starts").click()
+    frame = _player_where(page, "window.__arena.spec.starts")
+    assert frame.evaluate("window.__arena.spec.starts.S") == 5
+    assert frame.evaluate("window.__arena.spec.winner") == winner
+    assert frame.evaluate("window.__arena.position") == 12  # the same race, where it was
     page.wait_for_timeout(300)
     # the selected expert's five starts: a path over the simplex and an error curve each
     assert frame.evaluate("document.querySelectorAll('#layer .start-path').length") == 5
@@ -100,4 +111,20 @@ def test_a_bad_drawing_is_named_on_the_first_screen(app_url, open_page):
     warning = page.get_by_text("too small to read")
     warning.wait_for(timeout=90_000)
     assert _in_view(page, warning)
+    page.watch.check()
+
+
+def test_presentation_mode_keeps_the_contestants_inside_the_input_column(app_url, open_page):
+    """Teacher test: in presentation mode (larger text) the "Both" button of the contestants
+    was clipped at the right edge of the input column at 1280x720."""
+    page = open_page(app_url, 1280, 720)
+    page.goto(app_url + "/?present=1")
+    group = page.locator('.st-key-arena [data-testid="stButtonGroup"]').filter(has_text="Both")
+    group.get_by_text("Both", exact=True).wait_for(timeout=90_000)
+    column = page.locator('.st-key-arena [data-testid="stColumn"]').first.bounding_box()
+    for name in ("Experts", "Single generator", "Both"):
+        box = group.locator("button").filter(has_text=name).bounding_box()
+        assert column["x"] <= box["x"] and box["x"] + box["width"] <= column["x"] + \
+            column["width"] + 0.5, (name, box, column)
+    page.screenshot(path=str(OUT / "compete_presentation_contestants_1280x720.png"))
     page.watch.check()

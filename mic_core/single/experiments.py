@@ -605,8 +605,9 @@ def _engine_check(path: Path) -> list[str]:
             "accuracy: the GPU run; accuracy_results: the table's row; same_prediction: the "
             "share of held-out samples both predicted alike. Where the table's generator is "
             "a shipped one (clustered, seed 42, input noise 0.1) the GPU run loaded it, so "
-            "only the inversion and the corners ran on the GPU (fit_seconds is the shipped "
-            "file's own training time); elsewhere the generator was trained again, and the "
+            "only the inversion and the corners ran on the GPU (fit_seconds: the shipped "
+            "file's own training time where the file keeps one, else the seconds to load "
+            "it); elsewhere the generator was trained again, and the "
             "two engines' rounding (float32, different summation orders) makes the two "
             "trainings end in different weights.", _markdown_table(frame)]
 
