@@ -907,7 +907,7 @@ def _seed_words(seeds: set, one_seed: int, total: int) -> str:
         return f"one seed ({next(iter(seeds))}) only: a lead, not a result"
     return (f"seeds {_and([str(s) for s in sorted(seeds)])}"
             + (f"; {one_seed} of {total} rest on one seed: leads, not results" if one_seed
-               else ""))
+               else " only: leads, not results" if len(seeds) < 3 else ""))
 
 
 def curve_takeaway(curve: dict) -> str:
