@@ -24,6 +24,7 @@ import asyncio
 import json
 import platform
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,7 +85,12 @@ async def _phases(letters: int, seed: int, variants: list[str], out: Path | None
                   timeout_ms: int = 120_000) -> None:
     from playwright.async_api import async_playwright
     roots = {v: (v.split("|", 1)[0] if "|" in v else "") for v in variants}
-    servers = {root: L.Server(Path(root) if root else L.ROOT) for root in dict.fromkeys(roots.values())}
+    # one cache folder per server: the player's page is written into the cache folder
+    # (widgets._player_directory), and servers of other commits must not serve each other's
+    scratch = tempfile.TemporaryDirectory(prefix="browser_phases_")
+    servers = {root: L.Server(Path(root) if root else L.ROOT,
+                              env={"MIC_CACHE_DIR": str(Path(scratch.name) / str(i))})
+               for i, root in enumerate(dict.fromkeys(roots.values()))}
     rows = []
     try:
         async with async_playwright() as p:
@@ -115,6 +121,7 @@ async def _phases(letters: int, seed: int, variants: list[str], out: Path | None
     finally:
         for server in servers.values():
             server.close()
+        scratch.cleanup()
     summary = _summary(rows, variants)
     print(json.dumps(summary), flush=True)
     if out is not None:

@@ -107,14 +107,15 @@ class Server:
     """``streamlit run app.py`` on a free port, with a sampler of its memory; ``root``: the
     checkout whose app it runs (default this one)."""
 
-    def __init__(self, root: Path = ROOT):
+    def __init__(self, root: Path = ROOT, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
-            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=None if env is None else {**os.environ, **env})
         self.memory: list[tuple[float, float]] = []  # (seconds since start, RSS MB)
         self._started = time.perf_counter()
         self._stop = threading.Event()
