@@ -10,6 +10,7 @@ import streamlit as st
 
 import cached
 from figures.single_generator import code_arena_figure, generations_figure, landscape_figure
+from mic_core.reports import LEAGUE
 from mic_core.single import CodeInversionConfig, find_generator
 from widgets import drawing_ui
 
@@ -213,6 +214,11 @@ def generations_ui(generator) -> None:
                     config={"displayModeBar": False})
 
 
+SINGLE_COLUMNS = {"noise_in": "input noise", "method": "system", "std": "± (seeds)",
+                  "train_s": "train (s, machine)", "classify_s": "classify (s, machine)",
+                  "vs_mic_points": "vs MIC (points)", "beats_mic": "above MIC in"}
+
+
 def experiments_rows_ui(rows) -> None:
     """The Experiments page's section: the single generator's rows beside MIC and the
     nearest neighbours (nothing if it has none)."""
@@ -221,15 +227,21 @@ def experiments_rows_ui(rows) -> None:
     if table.empty:
         return
     st.header("One generator for all classes (the exposé) beside MIC")
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.caption("single_class / single_type: one 200-cell LSTM with a class or type code, "
-               "inverted from the zero vector (50 steps, no projection), the largest class "
-               "mass wins; *_corners: the class whose corner code reconstructs best (no "
-               "inversion); *_params: as many weights as all experts together. vs_mic_points: "
-               "the mean paired difference to MIC's paper rule; beats_mic: in how many seeds "
-               "(paired) it is higher. Training steps chosen on a validation split of the "
-               "training pool (200 cells; *_params: 1000 steps, not validated). train_s / "
-               "classify_s: mean seconds per machine that ran the rows (here: this shared "
-               "2-core machine; other labels: lent machines, a GPU among them for rows "
-               "trained with the torch engine, named in results/single/machines.json and the "
-               "README; never this machine's times). Only the cells listed were run.")
+    names = dict(LEAGUE)
+    names.update({f"{m}_params": f"{names[m]}, as many weights as the experts"
+                  for m in ("single_class", "single_class_corners", "single_type",
+                            "single_type_corners")})
+    names["mic"] = "MIC (paper rule)"
+    table = table.assign(method=table["method"].map(lambda m: names.get(m, m)))
+    st.dataframe(table.rename(columns=SINGLE_COLUMNS), hide_index=True, width="stretch")
+    st.caption("Single generator: one 200-cell LSTM with a class or type input code. "
+               "Its own rule inverts the code from the zero vector (50 steps, no "
+               "projection) and the largest class mass wins; *best corner*: the class whose "
+               "corner code reconstructs best (no inversion). *vs MIC*: the mean paired "
+               "difference to MIC's paper rule; *above MIC in*: in how many seeds (paired) it "
+               "is higher. Training steps chosen on a validation split of the training pool "
+               "(200 cells; the equal-weights variant: 1000 steps, not validated). Seconds: "
+               "the mean per machine that ran the rows (here: this shared 2-core machine; "
+               "other labels: lent machines, a GPU among them for rows trained with the "
+               "torch engine, named in results/single/machines.json and the "
+"README; never this machine's times). Only the cells listed were run.")

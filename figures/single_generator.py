@@ -107,14 +107,22 @@ def _landscape_panel(fig, land, col, path, start, labels, corner_points):
                              name="corners"), row=1, col=col)
 
 
+def _minima(n: int) -> str:
+    """
+    >>> _minima(1), _minima(3)
+    ('1 local minimum', '3 local minima')
+    """
+    return f"{n} local minimum" if n == 1 else f"{n} local minima"
+
+
 def landscape_figure(comparison, expert_path=None, generator_path=None,
                      expert_labels=None, generator_labels=None) -> go.Figure:
     """Heat maps of the reconstruction error (log scale) over a slice of one expert's input
     space and one of the single generator's code space (``landscape.SliceComparison``),
     local minima marked ×, each inversion's path (already in slice coordinates) on top."""
     m = comparison.measures()
-    titles = [f"expert: {m['expert_local_minima']} local minima",
-              f"single generator: {m['generator_local_minima']} local minima"]
+    titles = [f"expert: {_minima(m['expert_local_minima'])}",
+              f"single generator: {_minima(m['generator_local_minima'])}"]
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     kind = comparison.expert.kind
     corner_points = [(1, 0), (0, 1)] if kind == "pair" else [(0, 0), (1, 0), (0, 1)]

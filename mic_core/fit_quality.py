@@ -220,7 +220,8 @@ def drawing_problem(pen_trajectory: np.ndarray | None, canvas_size: float,
         points = np.asarray(pen_trajectory, dtype=np.float64)
         extent = float((points.max(axis=0) - points.min(axis=0)).max())
     if extent < MIN_SIZE_FRACTION * canvas_size:
-        return (f"the drawing is too small to read ({extent:.0f} pixels across): draw one "
+        pixels = "pixel" if round(extent) == 1 else "pixels"
+        return (f"the drawing is too small to read ({extent:.0f} {pixels} across): draw one "
                 f"{noun}, large, filling most of the canvas")
     if ink is None and straightness_limit is not None and \
             straightness(pen_trajectory) < straightness_limit:

@@ -414,9 +414,9 @@ VALIDATED = "validated"
 BASELINES = ("nn_mse", "nn_dtw", "forward_lstm")
 LEAGUE = (("mic", "MIC (one expert per class)"),
           ("single_class", "single generator, class input"),
-          ("single_class_corners", "single generator, class input, corner starts"),
+          ("single_class_corners", "single generator, class input, best corner (no inversion)"),
           ("single_type", "single generator, type input"),
-          ("single_type_corners", "single generator, type input, corner starts"),
+          ("single_type_corners", "single generator, type input, best corner (no inversion)"),
           ("style_memory", "style memory"),
           ("inversion_ssl", "inversion SSL (also uses unlabelled samples)"),
           ("supervised_small", "small supervised network"),
