@@ -67,6 +67,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 PROBE_ENDINGS = ("/_stcore/health", "/_stcore/host-config")
 
 
+def scribble_canvas(seed: int = 3, n_points: int = 60) -> dict:
+    """The canvas component's state for one stroke zigzagging all over the 300-px canvas
+    (a drawing no expert fits), to put into ``session_state["canvas_characters"]``."""
+    points = np.random.RandomState(seed).uniform(5, 295, size=(n_points, 2)).round(1).tolist()
+    commands = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
+    return {"drawing": {"raw": {"objects": [{"type": "path", "path": commands}]}, "data": None}}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

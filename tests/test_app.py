@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from mic_core.data import load_dataset
 from mic_core.drawing import pen_trajectory_to_drawing
+from tests.conftest import scribble_canvas
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,12 +274,8 @@ def test_bad_drawings_are_named_not_classified(points, message):
 def test_a_canvas_filling_scribble_fits_no_expert():
     """Item 5: a scribble all over the canvas gets "no expert fits" (its winner's error lies
     above the 99th percentile of held-out winners' errors), not a confident winner."""
-    rng = np.random.RandomState(3)
-    points = rng.uniform(5, 295, size=(60, 2)).round(1).tolist()
-    commands = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
     at = _app()
-    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [
-        {"type": "path", "path": commands}]}, "data": None}}
+    at.session_state["canvas_characters"] = scribble_canvas()
     at.run()
     assert not at.exception, at.exception
     assert any("No expert fits" in m.value for m in at.markdown), [m.value for m in at.markdown]

@@ -11,6 +11,7 @@ from mic_core import load_dataset, load_or_train
 from mic_core.drawing import pen_trajectory_to_drawing
 from mic_core.inversion import InversionConfig, invert
 from mic_core.training import default_train_config
+from tests.conftest import scribble_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,12 +130,8 @@ def test_no_fit_shows_how_the_data_set_writes_each_letter():
     """Teacher test: a natural upright "a" got "No expert fits" with nothing showing the form
     the experts know. Beside that verdict, the data set's examples of every letter (the
     experts' types, 4 per class: one trace point per type start) are open."""
-    rng = np.random.RandomState(3)
-    points = rng.uniform(5, 295, size=(60, 2)).round(1).tolist()
-    commands = [["M", *points[0]]] + [["L", *p] for p in points[1:]]
     at = _app()
-    at.session_state["canvas_characters"] = {"drawing": {"raw": {"objects": [
-        {"type": "path", "path": commands}]}, "data": None}}
+    at.session_state["canvas_characters"] = scribble_canvas()
     at.run()
     assert not at.exception, at.exception
     assert any("No expert fits" in m.value for m in at.markdown)
