@@ -70,6 +70,8 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
     OUT.mkdir(exist_ok=True)
     page = open_page(app_url, 1280, 720)
     watch = page.watch
+    sent = []  # what the page sends the server (each a rerun request, say)
+    page.on("websocket", lambda socket: socket.on("framesent", lambda m: sent.append(m)))
     latencies = []
     for run, index in enumerate([0, 120]):
         page.goto(app_url)
@@ -79,10 +81,29 @@ def test_draw_click_play_and_step_with_the_keys(app_url, open_page):
         latencies.append(time.perf_counter() - released)
         frame = player_frame(page)
         page.wait_for_timeout(300)
+    # issue 16: a race that plays to the decision by itself tells the page nothing (each report
+    # is a rerun of the page, for every drawing of a class)
+    frame.evaluate("window.__arena.pause(true); window.__arena.setPosition(45, true)")
+    page.wait_for_timeout(800)  # anything the page had to send has gone
+    sent.clear()
+    frame.evaluate("window.__arena.play()")
+    frame.wait_for_function("!window.__arena.playing && "
+                            "window.__arena.position === window.__arena.spec.I", timeout=10_000)
+    page.wait_for_timeout(800)  # the player's delayed reports would have gone by now
+    assert sent == []
+
     # item 8: canvas, race and play button on one 1280x720 screen
     assert _in_view(page, page.locator("canvas.upper-canvas").first)
     assert _in_view(page, page.frame_locator(PLAYER).locator("#play"))
     assert _in_view(page, page.locator(PLAYER).first)
+    # after a race that ended by itself (above), into presentation mode, the page hears it from
+    # the player: the class has seen the decision, and the verdict shows (not "Who will win?")
+    page.get_by_text("Presentation mode").click()
+    page.wait_for_function("() => location.search.includes('present=1')", timeout=30_000)
+    page.get_by_text("The winner:").wait_for(timeout=30_000)
+    page.get_by_text("Presentation mode").click()
+    page.wait_for_function("() => location.search.includes('present=0')", timeout=30_000)
+    frame = player_frame(page)
 
     # items 6 and 10: a new drawing plays at once in the browser; at 10 fps asked, count the
     # positions drawn per second
