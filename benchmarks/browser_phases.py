@@ -40,10 +40,10 @@ async def _visitor(browser, url: str, timeout_ms: int, errors: list):
     await page.goto(url)
     canvas = page.locator("canvas.upper-canvas").first
     await canvas.wait_for(timeout=timeout_ms)
-    return page, canvas
+    return page, canvas, await L.Pen.of(page)
 
 
-async def _letter(page, canvas, path, first: bool, drawn: list, server, timeout_ms: int):
+async def _letter(page, canvas, pen, path, first: bool, drawn: list, server, timeout_ms: int):
     """One letter on one visitor's page: (CPU seconds per phase, seconds to the verdict,
     server CPU seconds)."""
     cpu, server_before, phases = L._browsers_cpu_seconds(), server.cpu_seconds(), {}
@@ -59,16 +59,8 @@ async def _letter(page, canvas, path, first: bool, drawn: list, server, timeout_
         await page.get_by_title(L.CLEAR_TITLE).first.click()
         await page.get_by_text(L.VERDICT).first.wait_for(state="detached")
     mark("clear")
-    box = await canvas.bounding_box()
-    pause = 1.5 / max(len(path) - 1, 1)
-    await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-    await page.mouse.down()
-    for x, y in path[1:]:
-        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        await asyncio.sleep(pause)
+    released = await pen.stroke(await canvas.bounding_box(), path, 1.5)
     mark("stroke")
-    released = time.perf_counter()
-    await page.mouse.up()
     await page.get_by_text(L.VERDICT).first.wait_for(timeout=timeout_ms)
     to_verdict = time.perf_counter() - released
     mark("verdict")
@@ -105,9 +97,9 @@ async def _phases(letters: int, seed: int, variants: list[str], out: Path | None
             drawn = [[None, 0] for _ in variants]
             for index, (path, letter) in enumerate(L._letters(letters, seed)):
                 for v, query in enumerate(variants):
-                    page, canvas = pages[v]
+                    page, canvas, pen = pages[v]
                     phases, to_verdict, server_cpu, server_phases = await _letter(
-                        page, canvas, path, index == 0, drawn[v], servers[roots[query]],
+                        page, canvas, pen, path, index == 0, drawn[v], servers[roots[query]],
                         timeout_ms)
                     row = {"variant": query, "letter": letter, "warm_up": index == 0,
                            "browser_cpu_s": phases,

@@ -17,7 +17,10 @@ for the winner, wait for the arena player to draw the race (it plays by itself) 
 (``--watch-seconds``). ``--burst`` drops every pause (all at once: a stress test, reported
 apart). Measured:
 
-- pen release -> the winner on the page, and -> the arena figure drawn (p50, p95, max);
+- pen release -> the winner on the page, and -> the arena figure drawn (p50, p95, max), on
+  the page's own clock (``PAGE_CLOCK``); the driver's polled figures beside them. The pen is
+  driven through the browser's input (``Pen``: not ``page.mouse``, whose drag detection cost
+  more CPU than the page it measures);
 - failures (a step that timed out) and page exceptions (``pageerror``) per visitor;
 - the server's CPU seconds per drawing (``/proc/<pid>/stat``) and its resident memory
   (peak and after), sampled every half second;
@@ -54,6 +57,34 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-dev-shm-usage"]
 # what the Compete page says once it has decided: a winner, or that no expert fits the drawing
 VERDICT = re.compile(r"^(The winner|No expert fits)")
+# The page's own clock (run in every visitor's page before the app): the pen's release is the
+# pointerup's time stamp (the moment the driver let go: ``Pen.stroke`` stamps it), the winner's time the first frame
+# (requestAnimationFrame) after the verdict entered the page (a MutationObserver, only while a
+# drawing waits for it), the race's time the player's first frame of the new drawing
+# (``window.__raceDrawn``). Both in milliseconds since the epoch (``performance.timeOrigin``:
+# the player is another document). Playwright's own wait for the text polls every 500 ms
+# after its first few tries (its waitForSelector), so the driver's figure is late by up to
+# half a second; it is reported beside (``*_polled_*``).
+PAGE_CLOCK = r"""
+(() => {
+  if (window.top !== window) return;
+  const VERDICT = /^(The winner|No expert fits)/;
+  const now = () => performance.timeOrigin + performance.now();
+  window.__pen = {released: null, verdict: null, looking: false};
+  window.addEventListener("pointerup", ev => {
+    window.__pen = {released: performance.timeOrigin + ev.timeStamp, verdict: null, looking: false};
+  }, true);
+  const decided = () => Array.from(document.querySelectorAll(
+      '[data-testid="stMarkdownContainer"] h2, [data-testid="stMarkdownContainer"] h3'))
+    .some(h => VERDICT.test(h.textContent.trim()));
+  new MutationObserver(() => {
+    const pen = window.__pen;
+    if (pen.released === null || pen.verdict !== null || pen.looking || !decided()) return;
+    pen.looking = true;
+    requestAnimationFrame(() => { pen.verdict = now(); });
+  }).observe(document, {childList: true, subtree: true, characterData: true});
+})();
+"""
 CLEAR_TITLE = "Reset canvas & history"  # the canvas toolbar's clear button
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -197,6 +228,7 @@ async def _open(browser, url: str, delay: float, timeout_ms: int, errors: list):
     seconds to a drawable canvas)."""
     await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    await context.add_init_script(script=PAGE_CLOCK)
     page = await context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     opened = time.perf_counter()
@@ -206,12 +238,53 @@ async def _open(browser, url: str, delay: float, timeout_ms: int, errors: list):
     return context, page, canvas, time.perf_counter() - opened
 
 
+class Pen:
+    """The mouse of one page, through the browser's input (CDP ``Input.dispatchMouseEvent``,
+    what Playwright's ``page.mouse`` sends too). Not ``page.mouse`` itself: while a button is
+    held, Playwright evaluates a drag-and-drop detection script in every frame of the page at
+    every move, which cost the browsers and the driver ~0.6 CPU-s per letter (measured on
+    Compete, 2026-11-26) that a person's mouse does not."""
+
+    def __init__(self, session):
+        self.session = session
+
+    @classmethod
+    async def of(cls, page) -> "Pen":
+        return cls(await page.context.new_cdp_session(page))
+
+    async def _send(self, kind: str, x: float, y: float, held: bool, **extra):
+        await self.session.send("Input.dispatchMouseEvent", {
+            "type": kind, "x": float(x), "y": float(y), "button": "left",
+            "buttons": 1 if held else 0, **extra})
+
+    async def stroke(self, box: dict, path: np.ndarray, seconds: float) -> float:
+        """Press at the first point of ``path`` (pixels in the canvas ``box``), move through
+        the others in ``seconds`` (each segment in two moves, as ``page.mouse.move(steps=2)``),
+        release; returns the time of the release (``time.perf_counter``), taken just before
+        it, as with a person lifting the pen."""
+        points = np.asarray(path, dtype=float) + np.array([box["x"], box["y"]])
+        pause = seconds / max(len(points) - 1, 1)
+        await self._send("mouseMoved", *points[0], held=False)
+        await self._send("mousePressed", *points[0], held=True, clickCount=1)
+        for before, point in zip(points[:-1], points[1:]):
+            await self._send("mouseMoved", *(before + point) / 2, held=True)
+            await self._send("mouseMoved", *point, held=True)
+            if pause:
+                await asyncio.sleep(pause)
+        released = time.perf_counter()
+        # stamped with the time the driver lets go (not when a busy browser gets to it): the
+        #   page's clock counts from here
+        await self._send("mouseReleased", *points[-1], held=False, clickCount=1,
+                         timestamp=time.time())
+        return released
+
+
 async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, number: int,
                    sessions: int, everyone_open: asyncio.Barrier, rng,
                    shots: Path | None = None) -> dict:
     errors: list[str] = []
-    out = {"to_winner": [], "to_figure": [], "played": 0, "failures": [], "page_errors": errors,
-           "open_seconds": None}
+    out = {"to_winner": [], "to_figure": [], "to_winner_polled": [], "to_figure_polled": [],
+           "played": 0, "failures": [], "page_errors": errors, "open_seconds": None}
     context = None
     try:
         context, page, canvas, out["open_seconds"] = await _open(
@@ -223,6 +296,7 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
         return out
     try:
         await asyncio.sleep(rng.uniform(0, pace.spread_seconds))
+        pen = await Pen.of(page)
         drawn = [None, 0]  # the player's (drawing token, frames drawn) so far
 
         step = ["start"]  # the step under way, named in a failure
@@ -235,22 +309,21 @@ async def _visitor(browser, url: str, letters, timeout_ms: int, pace: Pace, numb
                 await page.get_by_text(VERDICT).first.wait_for(state="detached",
                                                                    timeout=timeout_ms)
             step[0] = "draw"
-            box = await canvas.bounding_box()
-            pause = pace.stroke_seconds / max(len(path) - 1, 1)
-            await page.mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
-            await page.mouse.down()
-            for x, y in path[1:]:
-                await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-                if pause:
-                    await asyncio.sleep(pause)
-            released = time.perf_counter()
-            await page.mouse.up()
+            released = await pen.stroke(await canvas.bounding_box(), path, pace.stroke_seconds)
             step[0] = "the winner after pen release"
             await page.get_by_text(VERDICT).first.wait_for(timeout=timeout_ms)
-            out["to_winner"].append(time.perf_counter() - released)
+            out["to_winner_polled"].append(time.perf_counter() - released)
             step[0] = "the race drawn"
             frame, drawn[:] = await _new_figure(page, tuple(drawn), timeout_ms)
-            out["to_figure"].append(time.perf_counter() - released)
+            out["to_figure_polled"].append(time.perf_counter() - released)
+            step[0] = "the page's clock"
+            await page.wait_for_function("window.__pen.verdict !== null", timeout=timeout_ms)
+            pen_clock = await page.evaluate("window.__pen")
+            race_drawn = await frame.evaluate("window.__raceDrawn")
+            if race_drawn["token"] != drawn[0]:
+                raise RuntimeError("the player's first frame is of another drawing")
+            out["to_winner"].append((pen_clock["verdict"] - pen_clock["released"]) / 1000)
+            out["to_figure"].append((race_drawn["at"] - pen_clock["released"]) / 1000)
             step[0] = "watch the race"
             await asyncio.sleep(pace.watch_seconds)  # the race plays by itself
             if await asyncio.wait_for(frame.evaluate(
@@ -333,6 +406,8 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
             await browser.close()
     to_winner = [t for r in results for t in r["to_winner"]]
     to_figure = [t for r in results for t in r["to_figure"]]
+    polled = [t for r in results for t in r["to_winner_polled"]]
+    figure_polled = [t for r in results for t in r["to_figure_polled"]]
     opened = [r["open_seconds"] for r in results if r["open_seconds"] is not None]
     peak = max((m for _, m in server.memory), default=float("nan"))
     cores = os.cpu_count()
@@ -348,6 +423,11 @@ async def _run_sessions(server: Server, sessions: int, drawings: int, seed: int,
         "to_winner_p50_s": _percentile(to_winner, 50), "to_winner_p95_s": _percentile(to_winner, 95),
         "to_winner_max_s": max(to_winner, default=None),
         "to_figure_p50_s": _percentile(to_figure, 50), "to_figure_p95_s": _percentile(to_figure, 95),
+        "to_winner_polled_p50_s": _percentile(polled, 50),
+        "to_winner_polled_p95_s": _percentile(polled, 95),
+        "to_figure_polled_p50_s": _percentile(figure_polled, 50),
+        "to_figure_polled_p95_s": _percentile(figure_polled, 95),
+        "to_winner_s": [round(t, 3) for t in to_winner],
         "server_cpu_seconds": server_cpu,
         "server_cpu_seconds_per_drawing": server_cpu / max(len(to_winner), 1),
         # everything else that ran meanwhile: the browsers, this driver, the system
