@@ -73,6 +73,16 @@ def test_compete_classifies_a_drawing_by_either_system(app_url, open_page):
     page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
     page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
     assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
+    # the animation's "iteration 50" is readable: not behind the play / pause buttons
+    label = page.locator(".slider-container text", has_text="iteration").first
+    label.wait_for(timeout=60_000)
+    box = label.bounding_box()
+    assert "iteration 50" in label.text_content()
+    for button in page.locator(".updatemenu-button").all():
+        b = button.bounding_box()
+        assert (box["x"] >= b["x"] + b["width"] or b["x"] >= box["x"] + box["width"]
+                or box["y"] >= b["y"] + b["height"] or b["y"] >= box["y"] + box["height"]), \
+            (box, b)
     contestants.get_by_text("Both", exact=True).click()
     page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
     page.get_by_text("The winner:").wait_for(timeout=60_000)
