@@ -98,7 +98,8 @@ def target_ui(data) -> tuple:
     if source == "Draw":
         return drawing_ui(data), None
     i = st.number_input("Held-out sample", 0, len(data.y_test) - 1, key="single_sample",
-                        help="Index into the held-out test set")
+                        help="Index into the held-out test set",
+                        width=220)  # a few digits: not the page's 1920 px
     return data.X_test[int(i)], int(data.y_test[int(i)])
 
 
