@@ -420,6 +420,17 @@ def single_classification(name: str, train, inversion, target: np.ndarray):
     return classify_single(_single_generator(name, train), target, inversion)
 
 
+@st.cache_resource(show_spinner="Measuring how closely the single generator reconstructs "
+                   "the data set's own characters (once for this configuration)…",
+                   max_entries=16)
+def single_fit_thresholds(name: str, train, inversion):
+    """The single generator's final-error distribution on held-out training-pool samples,
+    inverted by ``inversion`` (shipped, cached or measured: ``mic_core.single.fit``)."""
+    from mic_core.single.fit import load_or_measure_single_thresholds
+    return load_or_measure_single_thresholds(dataset(name), _single_generator(name, train),
+                                             train, inversion)
+
+
 @st.cache_data(show_spinner="Computing the latent landscapes…", max_entries=32)
 def single_landscapes(name: str, expert_train: TrainConfig, train, target: np.ndarray,
                       true_class: int, kind: str, start: str):

@@ -12,6 +12,7 @@ import cached
 from figures.single_generator import code_arena_figure, generations_figure, landscape_figure
 from mic_core.reports import LEAGUE
 from mic_core.single import CodeInversionConfig, find_generator
+from mic_core.single.fit import single_fit_quality
 from widgets import drawing_ui
 
 CODE_NAMES = {"class": "class code (one-hot over classes)",
@@ -97,7 +98,8 @@ def target_ui(data) -> tuple:
     if source == "Draw":
         return drawing_ui(data), None
     i = st.number_input("Held-out sample", 0, len(data.y_test) - 1, key="single_sample",
-                        help="Index into the held-out test set")
+                        help="Index into the held-out test set",
+                        width=220)  # a few digits: not the page's 1920 px
     return data.X_test[int(i)], int(data.y_test[int(i)])
 
 
@@ -130,6 +132,15 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
         mic = cached.classification(data.name, cached.train_config(), target,
                                     cached.inversion_config(data.name, cached.train_config()))
         verdict(columns[2], "Experts (MIC)", int(mic.winners[0]))
+    # does its reconstruction fit? judged against its own errors on held-out training-pool
+    # samples (a clean "o" reconstructed as a stray line read as "e", and nothing said so)
+    quality = single_fit_quality(float(record.final_errors[0]),
+                                 cached.single_fit_thresholds(data.name, train, inversion),
+                                 "digit" if data.name == "mnist" else "letter")
+    if quality.fits:
+        st.markdown(quality.sentence)
+    else:
+        st.warning(quality.sentence, icon=":material/help:")
     projected = "projected onto the simplex" if inversion.projection == "simplex" \
         else "unprojected"
     st.caption(f"{train.code.capitalize()} code, {generator.hidden_size} cells, "
@@ -140,7 +151,8 @@ def single_contest_ui(data, generator, train, inversion, target, truth=None,
     fig = code_arena_figure(record, 0, truth)
     st.plotly_chart(fig, key="single_arena", config={"displayModeBar": False})
     cols = st.columns(3)
-    cols[0].download_button("Record as JSON", json.dumps(decision.to_dict(0)),
+    fit = {"label": quality.label, "percentile": quality.percentile, "fits": quality.fits}
+    cols[0].download_button("Record as JSON", json.dumps({**decision.to_dict(0), "fit": fit}),
                             file_name="single_inversion.json", mime="application/json")
     cols[1].download_button("Error and class mass as CSV", decision.to_csv(0),
                             file_name="single_inversion.csv", mime="text/csv")

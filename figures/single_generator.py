@@ -64,7 +64,7 @@ def code_arena_figure(record, n: int = 0, true_index: int | None = None,
     fig.update_layout(
         title=title or None, height=420, showlegend=False, plot_bgcolor="white",
         margin=dict(l=10, r=10, t=60 if title else 30, b=70),
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left",
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.12, xanchor="left",
                           yanchor="top", showactive=False, buttons=[
                               dict(label="▶ play", method="animate",
                                    args=[None, dict(frame=dict(duration=FRAME_MS, redraw=image),
@@ -73,8 +73,13 @@ def code_arena_figure(record, n: int = 0, true_index: int | None = None,
                               dict(label="❚❚ pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       mode="immediate")])])],
-        sliders=[dict(active=current, steps=steps, x=0.14, y=-0.16, len=0.86, yanchor="top",
-                      currentvalue=dict(prefix="iteration "), pad=dict(t=0))])
+        # the slider starts right of the buttons (about 140 px: 0.2 of a 700 px figure; in a
+        # narrower one the buttons sit a little higher than its rail) and
+        # names its iteration in the middle, under the reconstruction: at its left end the
+        # label sat behind the buttons (teacher test: "n 50")
+        sliders=[dict(active=current, steps=steps, x=0.2, y=-0.16, len=0.8, yanchor="top",
+                      currentvalue=dict(prefix="iteration ", xanchor="center"),
+                      pad=dict(t=0))])
     return fig
 
 

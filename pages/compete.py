@@ -339,7 +339,12 @@ if target is None:
     st.stop()
 if contestants == "single":  # the single generator alone
     notice.empty()
-    with right:
+    # what the experts' run left on screen (player, selected expert, exports; "Both"'s
+    # panel below) goes at once: placeholders take those places before the single
+    # generator computes (3-5 s), instead of it staying greyed out under the spinner
+    body = right.container()
+    right.empty(), right.empty(), st.empty()
+    with body:
         single_ui.compete_single_ui(data, target, truth, with_experts=False)
     cached.sync_url()
     st.stop()
@@ -395,5 +400,6 @@ with right:
                             key="types", config={"displayModeBar": False, "staticPlot": True})
         export_ui(record, spec, quality)
 if contestants == "both":  # the single generator's verdicts beside the experts'
-    single_ui.compete_single_ui(data, target, truth, with_experts=True)
+    with st.container():  # one place, which "Single generator" empties at once
+        single_ui.compete_single_ui(data, target, truth, with_experts=True)
 cached.sync_url()

@@ -118,3 +118,30 @@ def test_learning_curve_mic_is_not_hidden_under_an_equal_neighbour():
         assert t.marker.symbol.endswith("-open")
         assert all(x != m for x, m in zip(t.x, mic.x))  # beside MIC's points
         assert all(abs(x / m - 1) < 0.1 for x, m in zip(t.x, mic.x))  # but near them
+
+
+def test_teach_leave_one_out_table_fits_and_its_caption_follows_it():
+    """The teacher test had to scroll the table sideways for its last column, and the
+    table's toolbar covered the end of the caption above it: short headers (the full name
+    on hover) and the caption below the table."""
+    import json
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception, at.exception
+
+    def walk(node, out):
+        for child in getattr(node, "children", {}).values():
+            out.append(child)
+            walk(child, out)
+        return out
+    elements = walk(at.main, [])
+    [k] = [k for k, e in enumerate(elements) if type(e).__name__ == "Dataframe"
+           and "others no longer taken by it" in e.value.columns]
+    columns = json.loads(elements[k].proto.columns)
+    columns.pop("_index")  # hidden
+    assert set(columns) == set(elements[k].value.columns)  # every column, nine
+    assert len(columns) == 9
+    assert all(len(c["label"]) <= 20 and c["help"] == name for name, c in columns.items())
+    follows = elements[k + 1]
+    assert type(follows).__name__ == "Caption" and follows.value.startswith(
+        "For each of the 20 letters")

@@ -85,6 +85,11 @@ def test_compete_with_the_single_generator_alone():
     assert labels[:2] == ["Single generator: largest mass", "Single generator: class corners"]
     assert "Experts (MIC)" not in labels
     assert not any("The winner" in m.value for m in at.markdown)  # no experts' race
+    # its own fit sentence (judged against its errors on held-out training-pool letters)
+    fit = [m.value for m in at.markdown if m.value.startswith("The single generator's "
+                                                              "reconstruction is a ")] + \
+        [w.value for w in at.warning if w.value.startswith("The single generator does not fit")]
+    assert len(fit) == 1, fit
     truth = load_dataset("characters").class_names[load_dataset("characters").y_test[5]]
     assert any(f"The sample is a **{truth}**" in c.value for c in at.caption)
 

@@ -50,14 +50,39 @@ def test_compete_classifies_a_drawing_by_either_system(app_url, open_page):
     generator and to both; every switch shows its verdicts and no page error."""
     page = open_page(app_url, 1400, 2400)
     page.goto(app_url)
-    path, letter = letter_path(0)
+    path, letter = letter_path(1)  # not the first test's letter: its inversion is not cached
     draw_letter(page, path, timeout=120_000)
     page.get_by_text("The winner:").wait_for(timeout=120_000)
+    page.get_by_text("Selected expert", exact=True).wait_for(timeout=60_000)
     contestants = page.locator('[data-testid="stButtonGroup"]').filter(has_text="Both")
     contestants.get_by_text("Single generator", exact=True).click()
+    # from the moment the single generator's heading is there, while it computes (seconds
+    # for a new drawing), the experts' controls are gone, not left greyed out under it
+    heading = page.get_by_role("heading", name="Single generator", exact=True)
+    verdict = page.get_by_text("Single generator: largest mass")
+    stale, polls = [], 0
+    deadline = time.perf_counter() + 120
+    while verdict.count() == 0 and time.perf_counter() < deadline:
+        if heading.count():
+            polls += 1
+            stale += [name for name in ("Selected expert", "Record (JSON)")
+                      if page.get_by_text(name, exact=True).count()]
+        page.wait_for_timeout(100)
+    assert polls >= 3, polls  # the single generator computed while we looked
+    assert not stale, stale
     page.get_by_text("Single generator: largest mass").wait_for(timeout=120_000)
     page.get_by_text("Single generator: class corners").wait_for(timeout=60_000)
     assert page.get_by_text("The winner:").count() == 0  # the experts stepped aside
+    # the animation's "iteration 50" is readable: not behind the play / pause buttons
+    label = page.locator(".slider-container text", has_text="iteration").first
+    label.wait_for(timeout=60_000)
+    box = label.bounding_box()
+    assert "iteration 50" in label.text_content()
+    for button in page.locator(".updatemenu-button").all():
+        b = button.bounding_box()
+        assert (box["x"] >= b["x"] + b["width"] or b["x"] >= box["x"] + box["width"]
+                or box["y"] >= b["y"] + b["height"] or b["y"] >= box["y"] + box["height"]), \
+            (box, b)
     contestants.get_by_text("Both", exact=True).click()
     page.get_by_text("Experts (MIC)").wait_for(timeout=120_000)
     page.get_by_text("The winner:").wait_for(timeout=60_000)

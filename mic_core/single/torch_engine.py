@@ -79,7 +79,9 @@ class _Network(nn.Module):
         super().__init__()
         self.lstm = nn.LSTM(code_size, hidden_size)
         self.readout = nn.Linear(hidden_size, output_size)
-        self.lstm.bias_hh_l0.requires_grad_(False)  # the kernels' one bias is bias_ih_l0
+        with torch.no_grad():  # the kernels' one bias is bias_ih_l0: bias_hh_l0 stays 0
+            self.lstm.bias_hh_l0.zero_()  # (nothing writes it later: set once, here)
+        self.lstm.bias_hh_l0.requires_grad_(False)
 
     def load_kernel_weights(self, w_ih, w_hh_t, bias, w_out, b_out) -> None:
         """Copy one expert's weights in ``mic_core.kernels``' layout into the network."""
@@ -89,7 +91,6 @@ class _Network(nn.Module):
                                    (self.lstm.bias_ih_l0, bias), (self.readout.weight, w_out),
                                    (self.readout.bias, b_out)):
                 target.copy_(_tensor(source, np.float32, target.device))
-            self.lstm.bias_hh_l0.zero_()
 
     def forward(self, codes: torch.Tensor, n_steps: int) -> torch.Tensor:
         """Reconstructions (T, N, D) of ``codes`` (N, Q), the code at the first step only."""
@@ -109,8 +110,6 @@ class TrainingGradients:
                  device: str = "cpu"):
         self.device = check_device(device)
         self.network = _Network(code_size, hidden_size, output_size).to(self.device)
-        with torch.no_grad():
-            self.network.lstm.bias_hh_l0.zero_()  # the kernels' one bias is bias_ih_l0
         self.network.train()  # cuDNN's LSTM backward runs in training mode only (no dropout)
         self._weights = [self.network.lstm.weight_ih_l0, self.network.lstm.weight_hh_l0,
                          self.network.lstm.bias_ih_l0, self.network.readout.weight,
