@@ -527,14 +527,15 @@ def types_card(key: str, _types: np.ndarray, names: tuple, scale: tuple | None =
     return types_card_figure(_types, list(names), scale=scale, height=height)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def expert_types_figure(key: str, expert: int, _types: np.ndarray, name: str,
-                        scale: tuple | None = None):
+@st.cache_data(show_spinner=False, max_entries=256)
+def expert_types_svg(key: str, expert: int, _types: np.ndarray, name: str,
+                     scale: tuple | None = None) -> str:
     """Expert ``expert``'s types (of the experts named by ``key``), side by side (``scale``:
-    true proportions, ``figures.true_shape``)."""
-    from figures import shapes_figure
-    return shapes_figure(_types, [f"{name}: type {k + 1}" for k in range(len(_types))],
-                         height=130, scale=scale)
+    true proportions), as an SVG (``figures.shapes_svg``, shown by ``st.image``): Compete shows it on every
+    verdict, where a plotly chart cost each visitor's browser a 4.6 MB bundle (issue 16)."""
+    from figures import shapes_svg
+    return shapes_svg(_types, [f"{name}: type {k + 1}" for k in range(len(_types))],
+                      height=130, scale=scale)
 
 
 # --- the validation-chosen protocol and the low-data league (issue 15) ---------------------

@@ -8,6 +8,8 @@ each position with plotly.js in the browser: one playback clock, no frames built
 from __future__ import annotations
 
 import base64
+import html
+import io
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from mic_core import InversionRecord
 
-__all__ = ["true_shape", "types_card_figure", "arena_spec", "arena_layout", "arena_html", "colour_key", "shapes_figure", "training_curve_figure", "matrix_figure",
+__all__ = ["true_shape", "shapes_svg", "types_card_figure", "arena_spec", "arena_layout", "arena_html", "colour_key", "shapes_figure", "training_curve_figure", "matrix_figure",
            "iterations_figure"]
 
 LEADER, TRUE, OTHER, SELECTED = "#e4572e", "#2e86ab", "#b8c4cc", "#f3a712"
@@ -88,6 +90,54 @@ def shapes_figure(sequences, titles, height: int = 220, target=None,
     fig.update_layout(height=height, showlegend=False, margin=dict(l=5, r=5, t=30, b=5),
                       plot_bgcolor="white")
     return fig
+
+
+def shapes_svg(sequences, titles, height: int = 130, width: int = 560, scale=None) -> str:
+    """Small multiples of pen trajectories (T, 2) or digit images (28, 28), side by side, as
+    one SVG (``width`` x ``height``; a page shows it as an image, ``st.image``): the static
+    view of ``shapes_figure`` where a page shows it on every verdict. A plotly chart there made
+    every visitor's browser load Streamlit's plotly bundle (4.6 MB) at its first verdict and
+    redraw the chart at each one (issue 16: a class's browsers share the server's cores).
+    Each trajectory keeps its proportions (``scale``: ``true_shape``), y up; ``titles`` are
+    escaped (a taught class may have any name)."""
+    n = len(sequences)
+    title_h, pad = 20.0, 6.0
+    panel = width / max(n, 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" '
+             f'aria-label="{html.escape("; ".join(titles))}">']
+    for i, (sequence, title) in enumerate(zip(sequences, titles)):
+        x0, y0 = i * panel + pad, title_h + pad
+        w, h = panel - 2 * pad, height - title_h - 2 * pad
+        parts.append(f'<text x="{i * panel + panel / 2:.1f}" y="14" text-anchor="middle" '
+                     f'font-family="sans-serif" font-size="12" fill="#262730">'
+                     f'{html.escape(str(title))}</text>')
+        sequence = np.asarray(true_shape(sequence, scale), dtype=np.float64)
+        if sequence.shape == (28, 28):  # a digit: a grey-scale PNG, ink dark on white
+            side = min(w, h)
+            parts.append(f'<image x="{x0 + (w - side) / 2:.1f}" y="{y0 + (h - side) / 2:.1f}" '
+                         f'width="{side:.1f}" height="{side:.1f}" '
+                         f'style="image-rendering:pixelated" href="{_digit_png(sequence)}"/>')
+            continue
+        lo, hi = sequence.min(axis=0), sequence.max(axis=0)
+        unit = min(w / max(hi[0] - lo[0], 1e-9), h / max(hi[1] - lo[1], 1e-9))
+        cx, cy = x0 + w / 2, y0 + h / 2  # centred in its panel, one unit for x and y
+        mid = (lo + hi) / 2
+        points = " ".join(f"{cx + (x - mid[0]) * unit:.1f},{cy - (y - mid[1]) * unit:.1f}"
+                          for x, y in sequence)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{TRUE}" '
+                     f'stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _digit_png(image: np.ndarray) -> str:
+    """A digit (28, 28) in [0, 1] as a data URL of a grey-scale PNG (dark ink on white)."""
+    from PIL import Image
+    pixels = np.round((1 - np.clip(image, 0, 1)) * 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def types_card_figure(types: np.ndarray, names, classes_per_row: int = 5,

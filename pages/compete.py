@@ -394,10 +394,9 @@ with right:
             selected_ui(names, selected, winner, quality.fits)
             starts_view_ui(record)
         with cols[1]:
-            st.plotly_chart(cached.expert_types_figure(experts_key, selected,
-                                                       experts.types[selected], names[selected],
-                                                       true_scale(data)),
-                            key="types", config={"displayModeBar": False, "staticPlot": True})
+            st.image(cached.expert_types_svg(experts_key, selected, experts.types[selected],
+                                             names[selected], true_scale(data)),
+                     width="stretch")
         export_ui(record, spec, quality)
 if contestants == "both":  # the single generator's verdicts beside the experts'
     with st.container():  # one place, which "Single generator" empties at once
