@@ -58,13 +58,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 # what the Compete page says once it has decided: a winner, or that no expert fits the drawing
 VERDICT = re.compile(r"^(The winner|No expert fits)")
 # The page's own clock (run in every visitor's page before the app): the pen's release is the
-# pointerup's time stamp (the moment the driver let go: ``Pen.stroke`` stamps it), the winner's time the first frame
-# (requestAnimationFrame) after the verdict entered the page (a MutationObserver, only while a
-# drawing waits for it), the race's time the player's first frame of the new drawing
-# (``window.__raceDrawn``). Both in milliseconds since the epoch (``performance.timeOrigin``:
-# the player is another document). Playwright's own wait for the text polls every 500 ms
-# after its first few tries (its waitForSelector), so the driver's figure is late by up to
-# half a second; it is reported beside (``*_polled_*``).
+# pointerup's time stamp (the moment the driver let go: ``Pen.stroke`` stamps it); the winner's
+# time is the start of the second frame after the verdict entered the page (a MutationObserver,
+# only while a drawing waits for it; two requestAnimationFrames: the frame that drew it has
+# gone to the screen); the race's time is the player's first frame of the new drawing
+# (``window.__raceDrawn``). All in milliseconds since the epoch (``performance.timeOrigin``:
+# the player is another document). Playwright's own wait for the text polls every 500 ms after
+# its first few tries (its waitForSelector), and its driver is one more process on the busy
+# machine, so the driver's figures are later; they are reported beside (``*_polled_*``).
 PAGE_CLOCK = r"""
 (() => {
   if (window.top !== window) return;
@@ -81,7 +82,7 @@ PAGE_CLOCK = r"""
     const pen = window.__pen;
     if (pen.released === null || pen.verdict !== null || pen.looking || !decided()) return;
     pen.looking = true;
-    requestAnimationFrame(() => { pen.verdict = now(); });
+    requestAnimationFrame(() => requestAnimationFrame(() => { pen.verdict = now(); }));
   }).observe(document, {childList: true, subtree: true, characterData: true});
 })();
 """
