@@ -15,7 +15,9 @@ visitor (its own session) in the same browser and server; the visitors take turn
 letter (the others idle, their races long over), so that the variants are compared in one run
 on one machine: the summary gives each variant's mean CPU per phase and its ratio to the first.
 A variant ``DIR|query`` runs the app of another checkout ``DIR`` (its own server, e.g. an older
-commit in a ``git worktree``) against this one in the same run.
+commit in a ``git worktree``) against this one in the same run. A variant ending in
+``#page.mouse`` draws with Playwright's ``page.mouse`` instead of ``load_test.Pen`` (what the
+load test drew with before: it costs the browser and the driver more than the page does).
 """
 from __future__ import annotations
 
@@ -33,14 +35,40 @@ import numpy as np
 from benchmarks import load_test as L
 
 
-async def _visitor(browser, url: str, timeout_ms: int, errors: list):
+async def _visitor(browser, url: str, timeout_ms: int, errors: list, mouse: bool = False):
     page = await (await browser.new_context(
         viewport={"width": 1400, "height": 1000})).new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(url)
     canvas = page.locator("canvas.upper-canvas").first
     await canvas.wait_for(timeout=timeout_ms)
-    return page, canvas, await L.Pen.of(page)
+    return page, canvas, (PlaywrightPen(page) if mouse else await L.Pen.of(page))
+
+
+class PlaywrightPen:
+    """``load_test.Pen``'s stroke with Playwright's ``page.mouse`` (two moves per segment)."""
+
+    def __init__(self, page):
+        self.page = page
+
+    async def stroke(self, box: dict, path, seconds: float) -> float:
+        mouse, pause = self.page.mouse, seconds / max(len(path) - 1, 1)
+        await mouse.move(box["x"] + path[0, 0], box["y"] + path[0, 1])
+        await mouse.down()
+        for x, y in path[1:]:
+            await mouse.move(box["x"] + x, box["y"] + y, steps=2)
+            await asyncio.sleep(pause)
+        released = time.perf_counter()
+        await mouse.up()
+        return released
+
+
+def _parts(variant: str) -> tuple[str, str, bool]:
+    """A variant ``[DIR|]query[#page.mouse]`` -> (DIR or "", query, whether page.mouse)."""
+    mouse = variant.endswith("#page.mouse")
+    variant = variant.removesuffix("#page.mouse")
+    root, query = variant.split("|", 1) if "|" in variant else ("", variant)
+    return root, query, mouse
 
 
 async def _letter(page, canvas, pen, path, first: bool, drawn: list, server, timeout_ms: int):
@@ -76,7 +104,7 @@ async def _letter(page, canvas, pen, path, first: bool, drawn: list, server, tim
 async def _phases(letters: int, seed: int, variants: list[str], out: Path | None,
                   timeout_ms: int = 120_000) -> None:
     from playwright.async_api import async_playwright
-    roots = {v: (v.split("|", 1)[0] if "|" in v else "") for v in variants}
+    roots = {v: _parts(v)[0] for v in variants}
     # one cache folder per server: the player's page is written into the cache folder
     # (widgets._player_directory), and servers of other commits must not serve each other's
     scratch = tempfile.TemporaryDirectory(prefix="browser_phases_")
@@ -90,9 +118,10 @@ async def _phases(letters: int, seed: int, variants: list[str], out: Path | None
             errors: list[str] = []
             pages = []
             for variant in variants:
-                query = variant.split("|", 1)[-1]
+                _, query, mouse = _parts(variant)
                 pages.append(await _visitor(browser, servers[roots[variant]].url +
-                                            ("/?" + query if query else ""), timeout_ms, errors))
+                                            ("/?" + query if query else ""), timeout_ms, errors,
+                                            mouse))
             await asyncio.sleep(3)
             drawn = [[None, 0] for _ in variants]
             for index, (path, letter) in enumerate(L._letters(letters, seed)):
@@ -150,7 +179,7 @@ def _summary(rows: list[dict], variants: list[str]) -> dict:
     def commit(root):
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
                               capture_output=True, text=True).stdout.strip()
-    roots = {v: (v.split("|", 1)[0] if "|" in v else str(L.ROOT)) for v in variants}
+    roots = {v: _parts(v)[0] or str(L.ROOT) for v in variants}
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "commit": commit(L.ROOT), "commits": {v: commit(r) for v, r in roots.items()},
             "machine": _machine(),
