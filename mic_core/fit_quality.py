@@ -297,20 +297,29 @@ def load_or_measure_thresholds(dataset, expert_set, train_config, cache_dir=None
     """The thresholds of these experts inverted by ``inversion`` (default: the engine's):
     shipped in ``assets/fit``, else cached, else measured now on ``limit`` samples and
     cached (written atomically)."""
-    from mic_core.persistence import atomic_write, default_cache_dir
+    from mic_core.persistence import default_cache_dir
     letters = dataset.standardiser is not None
     rule_name = "free ends" if letters else "plain"
     name = thresholds_file(dataset.config, train_config, rule_name, inversion)
-    wanted = _configuration(dataset.config, train_config, rule_name, inversion)
-    cached = Path(cache_dir or default_cache_dir()) / "fit" / name
-    for path in (SHIPPED_THRESHOLDS / name, cached):
+    return stored_or_measured(
+        [SHIPPED_THRESHOLDS / name, Path(cache_dir or default_cache_dir()) / "fit" / name],
+        _configuration(dataset.config, train_config, rule_name, inversion),
+        lambda: measure_thresholds(dataset, expert_set, train_config, limit,
+                                   inversion=inversion))
+
+
+def stored_or_measured(paths: list[Path], wanted: dict, measure) -> FitThresholds:
+    """The thresholds of the configuration ``wanted`` from the first of ``paths`` that holds
+    them (shipped, then cached: a file of another configuration, corrupt or missing is
+    passed over), else ``measure()``'s, written atomically to the last path (the cache)."""
+    from mic_core.persistence import atomic_write
+    for path in paths:
         try:
             return FitThresholds.from_json(path.read_text(), wanted)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    thresholds = measure_thresholds(dataset, expert_set, train_config, limit,
-                                    inversion=inversion)
-    atomic_write(cached, lambda f: f.write(thresholds.to_json().encode()))
+    thresholds = measure()
+    atomic_write(paths[-1], lambda f: f.write(thresholds.to_json().encode()))
     return thresholds
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from mic_core.fit_quality import (FitThresholds, drawing_problem, fit_quality, straightness,
-                                  straightness_threshold)
+from mic_core.fit_quality import (FitThresholds, drawing_problem, fit_quality, stored_or_measured,
+                                  straightness, straightness_threshold)
 
 
 def test_thresholds_are_the_percentiles_of_the_winners_errors():
@@ -147,3 +147,23 @@ def test_thresholds_of_unshipped_experts_are_measured_with_the_inversion(tiny_ex
     assert "inversion" not in one.configuration
     assert several.configuration["inversion"]["starts"] == "uniform+corners"
     assert all(s <= o + 1e-6 for s, o in zip(several.percentiles, one.percentiles))
+
+
+def test_stored_thresholds_pass_over_other_configurations_and_corrupt_files(tmp_path):
+    """Shipped, then cached, else measured once and cached: another configuration's file and
+    a corrupt one are passed over, never used."""
+    wanted = {"seed": 42}
+    shipped, cache = tmp_path / "shipped.json", tmp_path / "cache" / "t.json"
+    shipped.write_text(FitThresholds.from_errors(np.arange(100.0), {"seed": 142}).to_json())
+    cache.parent.mkdir()
+    cache.write_text("{not json")
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return FitThresholds.from_errors(np.linspace(0.0, 1.0, 101), wanted)
+
+    first = stored_or_measured([shipped, cache], wanted, measure)
+    again = stored_or_measured([shipped, cache], wanted, measure)
+    assert len(calls) == 1  # measured once, then read back from the cache
+    assert first.no_fit == pytest.approx(0.99) and again.percentiles == first.percentiles

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mic_core.fit_quality import FitQuality, FitThresholds, fit_quality, held_out_samples
+from mic_core.fit_quality import (FitQuality, FitThresholds, fit_quality, held_out_samples,
+                                  stored_or_measured)
 
 SHIPPED_SINGLE_THRESHOLDS = Path(__file__).resolve().parents[2] / "assets" / "single" / "fit"
 ON_DEMAND_LIMIT = 150  # held-out samples measured on demand (~10-25 s on one core here)
@@ -71,18 +72,13 @@ def load_or_measure_single_thresholds(dataset, generator, train_config, inversio
                                       ) -> FitThresholds:
     """The thresholds of this generator and inversion: shipped in ``assets/single/fit``,
     else cached, else measured now on ``limit`` samples and cached (written atomically)."""
-    from mic_core.persistence import atomic_write, default_cache_dir
+    from mic_core.persistence import default_cache_dir
     name = fit_file(dataset.config, train_config, inversion)
-    wanted = fit_configuration(dataset.config, train_config, inversion)
-    cached = Path(cache_dir or default_cache_dir()) / "single-fit" / name
-    for path in (SHIPPED_SINGLE_THRESHOLDS / name, cached):
-        try:
-            return FitThresholds.from_json(path.read_text(), wanted)
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    thresholds = measure_single_thresholds(dataset, generator, train_config, inversion, limit)
-    atomic_write(cached, lambda f: f.write(thresholds.to_json().encode()))
-    return thresholds
+    return stored_or_measured(
+        [SHIPPED_SINGLE_THRESHOLDS / name,
+         Path(cache_dir or default_cache_dir()) / "single-fit" / name],
+        fit_configuration(dataset.config, train_config, inversion),
+        lambda: measure_single_thresholds(dataset, generator, train_config, inversion, limit))
 
 
 def single_fit_quality(error: float, thresholds: FitThresholds,
