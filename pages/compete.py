@@ -396,7 +396,8 @@ with right:
         with cols[1]:
             st.image(cached.expert_types_svg(experts_key, selected, experts.types[selected],
                                              names[selected], true_scale(data)),
-                     width="stretch")
+                     width="content",  # its own size (the player's text size), never wider
+                     alt=f"The four types {names[selected]}'s expert learnt from")
         export_ui(record, spec, quality)
 if contestants == "both":  # the single generator's verdicts beside the experts'
     with st.container():  # one place, which "Single generator" empties at once

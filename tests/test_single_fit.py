@@ -75,8 +75,9 @@ def test_the_sentence_names_the_single_generator_and_says_when_it_fails():
     t = FitThresholds.from_errors(np.linspace(0.0, 4.0, 101), {})  # percentile p: 0.04 p
     close = fit.single_fit_quality(1.0, t)
     assert close.fits and close.percentile == pytest.approx(25.0)
-    assert close.sentence == ("The single generator's reconstruction is a close fit: closer "
-                              "than for 75 in 100 of the data set's own letters.")
+    assert close.sentence == ("The single generator's reconstruction is a close fit by its "
+                              "own yardstick: closer than for 75 in 100 of the data set's own "
+                              "letters (error 1; its median on the data set's own letters 2).")
     fair = fit.single_fit_quality(2.4, t, "digit")
     assert fair.label == "a fair fit" and "60 in 100 of the data set's own digits" in \
         fair.sentence
