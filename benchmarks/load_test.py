@@ -243,8 +243,9 @@ class Pen:
     """The mouse of one page, through the browser's input (CDP ``Input.dispatchMouseEvent``,
     what Playwright's ``page.mouse`` sends too). Not ``page.mouse`` itself: while a button is
     held, Playwright evaluates a drag-and-drop detection script in every frame of the page at
-    every move, which cost the browsers and the driver ~0.6 CPU-s per letter (measured on
-    Compete, 2026-11-26) that a person's mouse does not."""
+    every move: the browser's CPU for a letter's stroke on Compete was 2.45 s with it, 1.42 s
+    with this pen (``benchmarks.browser_phases``, ``#page.mouse``; results/load/phases_*), a
+    cost a person's mouse does not add."""
 
     def __init__(self, session):
         self.session = session
