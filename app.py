@@ -1,14 +1,7 @@
 """MIC Studio: draw a character and watch the experts compete. Entry point: navigation only."""
-import base64
-from pathlib import Path
-
 import streamlit as st
 
-# the icon inline (a data URL), not a media file: Streamlit re-registers a file icon on every
-# page run, and a browser asking for it between two runs got a 404 (a flaky browser test)
-ICON = "data:image/png;base64," + base64.b64encode(
-    (Path(__file__).parent / "assets" / "icon.png").read_bytes()).decode()
-st.set_page_config(page_title="MIC Studio", page_icon=ICON, layout="wide",
+st.set_page_config(page_title="MIC Studio", page_icon="assets/icon.png", layout="wide",
                    initial_sidebar_state="collapsed")
 st.navigation([
     st.Page("pages/compete.py", title="Compete", icon=":material/sports_score:", default=True),
